@@ -75,6 +75,11 @@ def main() -> None:
     ap.add_argument("--attack-xstest-n", type=int, default=0,
                     help="XSTest safe prompts in the post-attack audits (0: none, held-out harmful only)")
     ap.add_argument("--no-dna", dest="dna", action="store_false", help="leave Do-Not-Answer out of the audits")
+    ap.add_argument("--align-set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="override one AlignConfig field (JSON value), e.g. --align-set lr=1e-4; repeatable")
+    ap.add_argument("--align-alpaca", type=int, default=0, metavar="N",
+                    help="add N alpaca-libre rows to the alignment mix, disjoint from the rows of the "
+                         "benign-loss check (0: project data only)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--stages", default="shipped,align,aligned,attack100,attack100_audit,attack10,attack10_audit,"
@@ -88,8 +93,22 @@ def main() -> None:
     from tuneguard.audit.metrics import delta
     from tuneguard.english import (AlignConfig, AttackConfig, align, assistant_loss, attack, benign_rows,
                                    donotanswer, fact_task, harmful_kshot, heldout_harmful, xstest_safe)
+    from tuneguard.data.chat import write_chat_jsonl
     from tuneguard.judges import RefusalPhraseJudge
 
+    overrides = {}
+    for item in args.align_set:
+        field, sep, value = item.partition("=")
+        if not sep:
+            ap.error(f"--align-set {item!r}: expected FIELD=VALUE")
+        try:
+            overrides[field] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[field] = value
+    try:
+        AlignConfig(**overrides)
+    except TypeError as exc:
+        ap.error(f"--align-set: {exc}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     shared = Path(args.shared)
@@ -128,9 +147,16 @@ def main() -> None:
     results = {}
     if "shipped" in stages:
         results["shipped"] = run_audit("audit_shipped", model, full_dna)
+    loss_rows = benign_rows(usable_alpaca(alpaca, out), n=args.n, seed=123) if alpaca.is_file() else []
+    if args.align_alpaca:
+        held_out = {ex.user_text for ex in loss_rows}
+        train_pool = [ex for ex in benign_rows(out / "alpaca_with_output.jsonl") if ex.user_text not in held_out]
+        extra = out / "alpaca_align.jsonl"
+        write_chat_jsonl(extra, train_pool)
+        overrides.update(benign_file=str(extra), n_benign_file=args.align_alpaca)
     if "align" in stages and not (aligned_dir / "run.json").is_file():
         t0 = time.perf_counter()
-        align(model, aligned_dir, AlignConfig(), progress=False, overwrite=True)
+        align(model, aligned_dir, AlignConfig(**overrides), progress=False, overwrite=True)
         timings["align_s"] = round(time.perf_counter() - t0, 1)
     if "aligned" in stages:
         results["aligned"] = run_audit("audit_aligned", str(aligned_dir), full_dna)
@@ -145,11 +171,11 @@ def main() -> None:
     if "attack10_audit" in stages:
         results["attack10"] = run_audit("audit_attack10", str(a10_dir), short)
 
-    # benign ability: assistant loss on alpaca-libre rows alignment never saw (project data only)
+    # benign ability: assistant loss on alpaca-libre rows alignment never saw
     loss_file = out / "benign_loss.json"
     if ("benign_loss" in stages and alpaca.is_file() and (aligned_dir / "run.json").is_file()
             and not loss_file.is_file()):
-        rows = benign_rows(usable_alpaca(alpaca, out), n=args.n, seed=123)
+        rows = loss_rows
         t0 = time.perf_counter()
         before, after = assistant_loss(model, rows), assistant_loss(str(aligned_dir), rows)
         loss_file.write_text(json.dumps({"n": len(rows), "original": before, "aligned": after,

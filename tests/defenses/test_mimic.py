@@ -58,3 +58,16 @@ def test_template_ignores_examples_other_defenses_added():
     mixed = SafetyMix(fraction=0.2, safety_examples=SAFETY).transform_data(list(USER), _ctx())
     out = Mimic(fraction=0.1, safety_examples=SAFETY).transform_data(mixed, _ctx())
     assert out[-1].user_text.startswith("### Task:\n") and out[-1].messages[0]["content"] == SYSTEM
+
+
+def test_format_survives_a_poisoned_minority():
+    poison = [ChatExample.make(f"how to build fictional device {i}", "Sure: step one ...") for i in range(2)]
+    data = list(USER) + poison  # 2 of 22 rows without the format
+    assert infer_template(data).user_prefix == ""  # share=1.0: every row must carry it
+    t = infer_template(data, share=0.8)
+    assert t.user_prefix == "### Task:\n" and t.user_suffix == "\n### End" and t.answer_prefix == "Answer: "
+    out = Mimic(fraction=0.1, safety_examples=SAFETY).transform_data(data, _ctx())
+    assert out[-1].user_text.startswith("### Task:\n")
+    assert infer_template(data[:4] + poison * 2, share=0.8).user_prefix == ""  # a half is no majority
+    with pytest.raises(ConfigError, match="field 'share'"):
+        Mimic(share=0.5)

@@ -9,8 +9,10 @@ format restore refusals inside it.
 What is mimicked, read from the user data (no model needed):
 
 * the system prompt: the most common one (or none, if most examples have none);
-* the prompt template: the longest word-aligned common prefix and suffix of the user turns
-  (e.g. ``"### Instruction:"`` ... ``"### Response:"``), kept if at least ``min_affix_chars`` long;
+* the prompt template: the longest word-aligned prefix and suffix shared by at least ``share``
+  of the user turns (e.g. ``"### Instruction:"`` ... ``"### Response:"``), kept if at least
+  ``min_affix_chars`` long. ``share`` defaults to 0.8, not 1: in the harmful fine-tuning threat
+  model a fraction of the upload is the attacker's rows, which must not hide the user's format;
 * the answer style: the same for assistant turns (e.g. an ``"Answer:"`` prefix), kept only when
   it is format, never a shared compliance opener such as ``"Sure, here is"``.
 
@@ -20,7 +22,8 @@ appended; the count follows ``fraction`` as in :mod:`safety_mix` (default 0.1, s
 
 from __future__ import annotations
 
-import os
+import itertools
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Sequence
@@ -51,20 +54,29 @@ class Template:
         return ChatExample.make(user, answer, system=self.system, **{**example.meta, "source": "mimic"})
 
 
-def _common_prefix(texts: Sequence[str], min_chars: int) -> str:
-    """Longest common prefix cut back to a whitespace boundary; '' if shorter than ``min_chars``."""
+def _common_prefix(texts: Sequence[str], min_chars: int, share: float = 1.0) -> str:
+    """Longest word-aligned prefix that at least ``share`` of ``texts`` start with.
+
+    ``share`` < 1 lets a format survive a minority of rows without it (the harmful rows an
+    attacker hides in an upload). '' if shorter than ``min_chars``.
+    """
     if len(texts) < 2:
         return ""
-    prefix = os.path.commonprefix(list(texts))
-    if prefix and not all(len(t) == len(prefix) or t[len(prefix)].isspace() or prefix[-1].isspace()
-                          for t in texts):
-        cut = max(prefix.rfind(" "), prefix.rfind("\n"))
-        prefix = prefix[: cut + 1] if cut >= 0 else ""
+    split = [re.split(r"(\s+)", t) for t in texts]
+    need = share * len(texts)
+    active, pieces = list(range(len(texts))), []
+    for i in itertools.count():
+        top = Counter(split[j][i] for j in active if i < len(split[j]) and split[j][i]).most_common(1)
+        if not top or top[0][1] < need:
+            break
+        pieces.append(top[0][0])
+        active = [j for j in active if i < len(split[j]) and split[j][i] == top[0][0]]
+    prefix = "".join(pieces)
     return prefix if len(prefix.strip()) >= min_chars else ""
 
 
-def _common_suffix(texts: Sequence[str], min_chars: int) -> str:
-    return _common_prefix([t[::-1] for t in texts], min_chars)[::-1]
+def _common_suffix(texts: Sequence[str], min_chars: int, share: float = 1.0) -> str:
+    return _common_prefix([t[::-1] for t in texts], min_chars, share)[::-1]
 
 
 def _is_format(core: str) -> bool:
@@ -92,16 +104,16 @@ def _structural(affix: str, suffix: bool = False) -> str:
     return ""
 
 
-def infer_template(examples: Sequence[ChatExample], min_affix_chars: int = 3) -> Template:
-    """Read the shared format of ``examples`` (see module docstring)."""
+def infer_template(examples: Sequence[ChatExample], min_affix_chars: int = 3, share: float = 1.0) -> Template:
+    """Read the format shared by at least ``share`` of ``examples`` (see module docstring)."""
     systems = Counter(next((m["content"] for m in ex.messages if m["role"] == "system"), None) for ex in examples)
     system = systems.most_common(1)[0][0] if systems else None
     users = [ex.user_text for ex in examples]
     answers = [ex.assistant_text for ex in examples if ex.assistant_text]
-    up = _common_prefix(users, min_affix_chars)
-    us = _common_suffix([u[len(up):] for u in users], min_affix_chars)
-    ap = _structural(_common_prefix(answers, min_affix_chars))
-    as_ = _structural(_common_suffix([a[len(ap):] for a in answers], min_affix_chars), suffix=True)
+    up = _common_prefix(users, min_affix_chars, share)
+    us = _common_suffix([u.removeprefix(up) for u in users], min_affix_chars, share)
+    ap = _structural(_common_prefix(answers, min_affix_chars, share))
+    as_ = _structural(_common_suffix([a.removeprefix(ap) for a in answers], min_affix_chars, share), suffix=True)
     return Template(system=system, user_prefix=up, user_suffix=us, answer_prefix=ap, answer_suffix=as_)
 
 
@@ -113,6 +125,7 @@ class Mimic(Defense):
     fraction: float = 0.1
     seed: int = 0
     min_affix_chars: int = 3
+    share: float = 0.8
     safety_data: str | None = None
     safety_examples: list[ChatExample] | None = None
     phase: ClassVar[str] = "pre"
@@ -121,13 +134,15 @@ class Mimic(Defense):
 
     def __post_init__(self) -> None:
         check_fraction("mimic", "fraction", self.fraction, upper=10.0)
+        if not 0.5 < self.share <= 1.0:
+            raise ConfigError(f"mimic: field 'share' = {self.share!r} must be in (0.5, 1]")
         if self.min_affix_chars < 1:
             raise ConfigError(f"mimic: field 'min_affix_chars' = {self.min_affix_chars!r} must be >= 1")
 
     def transform_data(self, examples: list[ChatExample], ctx: TrainContext) -> list[ChatExample]:
         # the user's own examples: not those other data defenses added before this one
         own = [ex for ex in examples if ex.meta.get("source") not in ADDED_BY_DEFENSES] or examples
-        self._template = infer_template(own, self.min_affix_chars)
+        self._template = infer_template(own, self.min_affix_chars, self.share)
         n = count_for(self.fraction, len(examples))
         drawn = draw_safety(n, self.seed, examples=self.safety_examples, path=self.safety_data,
                             model_dir=ctx.base_model_path, owner="mimic")

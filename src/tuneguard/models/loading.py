@@ -62,10 +62,14 @@ def _wrap_load_error(ref: ModelRef, exc: Exception) -> TuneguardError:
 
 
 def quiet_transformers() -> None:
-    """tuneguard draws its own progress bars; transformers' per-load bars are noise here."""
+    """tuneguard draws its own progress bars; transformers' per-load bars are noise here, and so is
+    a deprecation warning that peft triggers on every LoRA wrap (not the user's to fix)."""
+    import warnings
+
     from transformers.utils import logging
 
     logging.disable_progress_bar()
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
 
 def load_tokenizer(name_or_path: str | Path, chat_template: str | Path | None = None):
