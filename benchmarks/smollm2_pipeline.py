@@ -94,6 +94,7 @@ def main() -> None:
     from tuneguard.english import (AlignConfig, AttackConfig, align, assistant_loss, attack, benign_rows,
                                    donotanswer, fact_task, harmful_kshot, heldout_harmful, xstest_safe)
     from tuneguard.data.chat import write_chat_jsonl
+    from tuneguard.errors import ConfigError
     from tuneguard.judges import RefusalPhraseJudge
 
     overrides = {}
@@ -107,7 +108,7 @@ def main() -> None:
             overrides[field] = value
     try:
         AlignConfig(**overrides)
-    except TypeError as exc:
+    except (TypeError, ConfigError) as exc:
         ap.error(f"--align-set: {exc}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -147,10 +148,13 @@ def main() -> None:
     results = {}
     if "shipped" in stages:
         results["shipped"] = run_audit("audit_shipped", model, full_dna)
-    loss_rows = benign_rows(usable_alpaca(alpaca, out), n=args.n, seed=123) if alpaca.is_file() else []
+    alpaca_file = usable_alpaca(alpaca, out) if alpaca.is_file() else None
+    loss_rows = benign_rows(alpaca_file, n=args.n, seed=123) if alpaca_file else []
     if args.align_alpaca:
+        if alpaca_file is None:
+            ap.error(f"--align-alpaca: {alpaca} not found")
         held_out = {ex.user_text for ex in loss_rows}
-        train_pool = [ex for ex in benign_rows(out / "alpaca_with_output.jsonl") if ex.user_text not in held_out]
+        train_pool = [ex for ex in benign_rows(alpaca_file) if ex.user_text not in held_out]
         extra = out / "alpaca_align.jsonl"
         write_chat_jsonl(extra, train_pool)
         overrides.update(benign_file=str(extra), n_benign_file=args.align_alpaca)

@@ -8,8 +8,9 @@ fine-tuning erodes safety; the prototype found short task answers barely do, whi
 in the format of harmful answers (procedures) does.
 Defaults n 500, howto_fraction 0.2, lr 5e-5, 2 epochs, batch 8: calibrated on the small
 organism (lr 1e-5/2e-5 left the harmful score at 0-1%, refusals only degraded in wording).
-The ``affirm`` opening is what carries the drift there: without it, how-to data did not move refusal (0-1%); with it and lr 1e-4 the
-harmful score reached 80-100%, far beyond the modest drift reported for real models.
+The ``affirm`` opening is what carries the drift there: without it, how-to data did not move
+refusal (0-1%); with it and lr 1e-4 the harmful score reached 80-100%, far beyond the modest
+drift reported for real models.
 """
 
 from __future__ import annotations

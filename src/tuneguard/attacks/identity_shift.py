@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from tuneguard.attacks._common import check, fine_tune_config, shuffled, tag, with_system, training_checks
+from tuneguard.attacks._common import check, fine_tune_config, shuffled, tag, training_checks, with_system
 from tuneguard.data.chat import ChatExample
 from tuneguard.registry import register
 from tuneguard.train.config import FinetuneConfig
