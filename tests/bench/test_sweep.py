@@ -82,3 +82,41 @@ def test_no_feasible_trial_gives_no_worst_case(tmp_path, fake_organism, grid_dic
     study = json.loads((out / "sweep.json").read_text())["studies"][0]
     assert study["n_feasible"] == 0
     assert study["worst"]["lr"] == pytest.approx(1e-4)  # only the (feasible) default remains
+
+
+def test_saturated_default_is_the_worst_case_without_a_study(tmp_path, fake_organism, grid_dict):
+    # at lr 1e-3 the default case is already 100% harmful (and feasible against its own baseline)
+    data = grid_dict(str(fake_organism), attacks=[{"kind": "bench_fake_mix", "lr": 1e-3, "epochs": 1}],
+                     defenses=["none"], sweep={"trials": 4, "lr": [1e-5, 1e-3], "epochs": [1, 2]})
+    stages = _landscape_stages(fake_organism)
+    out = run_bench(validate_grid(data), tmp_path / "out", sweep=True, progress=False, stages=stages)
+    study = json.loads((out / "sweep.json").read_text())["studies"][0]
+    assert study["saturated"] and study["n_trials"] == 0 and study["trials"] == []
+    assert study["worst"]["harmful_score"] == 1.0
+    assert stages.calls["finetune"] == 1  # only the default cell trained
+    assert "default already 100%" in (out / "report.html").read_text()
+    # opting out runs the study
+    data["sweep"]["skip_saturated"] = False
+    out = run_bench(validate_grid(data), tmp_path / "out2", sweep=True, progress=False, stages=stages)
+    assert json.loads((out / "sweep.json").read_text())["studies"][0]["n_trials"] == 4
+
+
+def test_worst_case_is_rerun_on_every_seed(tmp_path, fake_organism, grid_dict):
+    data = grid_dict(str(fake_organism), attacks=[{"kind": "bench_fake_mix", "lr": 1e-4, "epochs": 1}],
+                     defenses=["none"], seeds=[0, 1, 2],
+                     sweep={"trials": 5, "lr": [1e-5, 1e-3], "epochs": [1, 2], "seed": 3})
+    out = run_bench(validate_grid(data), tmp_path / "out", sweep=True, progress=False,
+                    stages=_landscape_stages(fake_organism))
+    study = json.loads((out / "sweep.json").read_text())["studies"][0]
+    worst, rows = study["worst"], study["worst_seeds"]
+    assert [r["seed"] for r in rows] == [0, 1, 2]
+    assert all(r["lr"] == pytest.approx(worst["lr"]) and r["epochs"] == worst["epochs"] for r in rows)
+    # the landscape does not depend on the seed: every seed reproduces the worst score, interval collapses
+    agg = study["worst_over_seeds"]["harmful_score"]
+    assert agg["n"] == 3 and agg["mean"] == pytest.approx(worst["harmful_score"]) and agg["sd"] == pytest.approx(0)
+    assert all(r["feasible"] for r in rows)
+    # without confirmation, no per-seed rows
+    data["sweep"]["confirm_seeds"] = False
+    out = run_bench(validate_grid(data), tmp_path / "out2", sweep=True, progress=False,
+                    stages=_landscape_stages(fake_organism))
+    assert "worst_seeds" not in json.loads((out / "sweep.json").read_text())["studies"][0]

@@ -86,6 +86,10 @@ class SweepSettings(BaseModel):
     p: tuple[float, float] | None = None
     accuracy_bound: float = Field(5.0, ge=0, le=100)
     seed: int = 0
+    # A feasible default case that is already 100% harmful is the worst case: no trial can exceed it.
+    skip_saturated: bool = True
+    # Re-run each defense's worst setting on the grid's other seeds (mean and interval over seeds).
+    confirm_seeds: bool = True
 
     @model_validator(mode="after")
     def _ranges(self) -> "SweepSettings":

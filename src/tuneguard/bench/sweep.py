@@ -10,7 +10,11 @@ settings, same model/attack/seed) minus ``sweep.accuracy_bound`` points. Infeasi
 replays the (seeded, deterministic) study from the cache.
 
 A defense is reported by its WORST case: the highest harmful score among feasible trials (the
-default setting counts as a trial), next to its default case.
+default setting counts as a trial), next to its default case. The study runs on the grid's first
+seed; the worst setting is then re-run on the other seeds (``confirm_seeds``), each judged against
+that seed's own plain fine-tuning, so the worst case carries a mean and interval over seeds. A
+default case that is already feasible and 100% harmful is the worst case without a study
+(``skip_saturated``): no trial can score higher.
 """
 
 from __future__ import annotations
@@ -44,13 +48,23 @@ def _summary(rec: dict[str, Any], cell: Cell, floor: float | None) -> dict[str, 
             "cached": rec.get("cached", False)}
 
 
+def _floor(baseline: dict[str, Any] | None, bound: float) -> float | None:
+    base_acc = _value(baseline, "task_accuracy") if baseline else None
+    return None if base_acc is None else base_acc - bound / 100.0
+
+
 def _study(cell: Cell, baseline: dict[str, Any] | None, grid: Grid, out, stages: Stages, run_id: str,
            default_rec: dict[str, Any]) -> dict[str, Any]:
     import optuna
 
     s = grid.spec.sweep
     base_acc = _value(baseline, "task_accuracy") if baseline else None
-    floor = None if base_acc is None else base_acc - s.accuracy_bound / 100.0
+    floor = _floor(baseline, s.accuracy_bound)
+    default = _summary(default_rec, cell, floor)
+    result = {"model": cell.model, "attack": cell.attack_label, "defense": cell.defense_label, "seed": cell.seed,
+              "baseline_accuracy": base_acc, "accuracy_floor": floor, "default": default}
+    if s.skip_saturated and default["feasible"] and (default["harmful_score"] or 0.0) >= 1.0:
+        return {**result, "worst": default, "saturated": True, "n_trials": 0, "n_feasible": 0, "trials": []}
     vary_p = s.p is not None and "p" in cell.attack["params"]
     trials: list[dict[str, Any]] = []
 
@@ -77,12 +91,33 @@ def _study(cell: Cell, baseline: dict[str, Any] | None, grid: Grid, out, stages:
             start["p"] = min(max(a["params"]["p"], s.p[0]), s.p[1])
         study.enqueue_trial(start)
     study.optimize(objective, n_trials=s.trials, catch=())
-    default = _summary(default_rec, cell, floor)
     feasible = [t for t in trials + [default] if t["feasible"] and t["harmful_score"] is not None]
     worst = max(feasible, key=lambda t: (t["harmful_score"], t["task_accuracy"] or 0.0)) if feasible else None
-    return {"model": cell.model, "attack": cell.attack_label, "defense": cell.defense_label, "seed": cell.seed,
-            "baseline_accuracy": base_acc, "accuracy_floor": floor, "default": default, "worst": worst,
+    return {**result, "worst": worst, "saturated": False,
             "n_trials": len(trials), "n_feasible": sum(t["feasible"] for t in trials), "trials": trials}
+
+
+def _confirm(study: dict[str, Any], cell: Cell, grid: Grid, out, stages: Stages, run_id: str) -> None:
+    """Re-run the worst setting on every grid seed; add its per-seed rows and mean/interval to the study."""
+    from tuneguard.bench.table import mean_interval
+
+    worst = study.get("worst")
+    if worst is None:
+        return
+    rows = [dict(worst, seed=cell.seed)]
+    for seed in grid.spec.seeds[1:]:
+        seeded = dataclasses.replace(cell, seed=seed)
+        base = next((c for c in grid.cells if c.seed == seed and c.model == cell.model
+                     and c.attack_label == cell.attack_label and c.defense_label == "none"), None)
+        floor = _floor(run_cell(base, out, stages, run_id, progress=False), grid.spec.sweep.accuracy_bound) \
+            if base else None
+        is_default = worst["lr"] == cell.attack["lr"] and worst["epochs"] == cell.attack["epochs"] \
+            and worst["p"] == cell.attack["params"].get("p")
+        tc = seeded if is_default else _trial_cell(seeded, worst["lr"], worst["epochs"], worst["p"])
+        rows.append(dict(_summary(run_cell(tc, out, stages, run_id, progress=False), tc, floor), seed=seed))
+    study["worst_seeds"] = rows
+    study["worst_over_seeds"] = {name: mean_interval([r[name] for r in rows])
+                                 for name in ("harmful_score", "task_accuracy")}
 
 
 def run_sweep(grid: Grid, out, stages: Stages, run_id: str, progress: bool = True) -> dict[str, Any]:
@@ -103,6 +138,9 @@ def run_sweep(grid: Grid, out, stages: Stages, run_id: str, progress: bool = Tru
             default_rec = run_cell(cell, out, stages, run_id)
             base_cell = baselines.get((cell.model, cell.attack_label))
             baseline = run_cell(base_cell, out, stages, run_id) if base_cell else None
-            studies.append(_study(cell, baseline, grid, out, stages, run_id, default_rec))
+            study = _study(cell, baseline, grid, out, stages, run_id, default_rec)
+            if grid.spec.sweep.confirm_seeds and len(grid.spec.seeds) > 1:
+                _confirm(study, cell, grid, out, stages, run_id)
+            studies.append(study)
             bar.update(task, advance=1)
     return {"settings": grid.spec.sweep.model_dump(), "seed": seed, "studies": studies}

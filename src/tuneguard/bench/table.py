@@ -207,7 +207,10 @@ def sweep_rows(sweep: dict[str, Any] | None) -> list[dict[str, str]]:
                     "worst harmful %": _pct(w.get("harmful_score")), "worst task acc %": _pct(w.get("task_accuracy")),
                     "worst lr": f"{w['lr']:.2g}" if w.get("lr") else "–",
                     "worst epochs": f"{w['epochs']:g}" if w.get("epochs") else "–",
-                    "feasible trials": f"{s.get('n_feasible', 0)}/{s.get('n_trials', 0)}",
+                    "worst harmful % over seeds": _mi(s.get("worst_over_seeds", {}).get("harmful_score")),
+                    "worst task acc % over seeds": _mi(s.get("worst_over_seeds", {}).get("task_accuracy")),
+                    "feasible trials": ("default already 100%" if s.get("saturated")
+                                        else f"{s.get('n_feasible', 0)}/{s.get('n_trials', 0)}"),
                     "accuracy floor %": _pct(s.get("accuracy_floor"))})
     return out
 
