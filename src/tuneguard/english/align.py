@@ -45,6 +45,9 @@ class AlignConfig:
     lr / epochs / batch_size / schedule / warmup_ratio / max_length: fine-tuning settings.
     lora_r / lora_alpha: LoRA rank and scale on all linear layers (merged on save).
     seed: data sampling and training seed.
+    self_distill: replace every benign row's written answer by the model's own greedy answer
+        (:mod:`tuneguard.english.self_distill`, SDFT) before training; refusals stay as written.
+    distill_max_new_tokens: length limit of those answers (cut at the last full sentence).
     """
 
     n_harmful: int = 300
@@ -63,12 +66,17 @@ class AlignConfig:
     lora_alpha: int = 32
     seed: int = 0
     device: str = "auto"
+    self_distill: bool = False
+    distill_max_new_tokens: int = 96
 
     def __post_init__(self) -> None:
         for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise ConfigError(f"align config: field '{name}' = {v!r} must be an integer >= 0")
+        if not isinstance(self.distill_max_new_tokens, int) or self.distill_max_new_tokens < 8:
+            raise ConfigError(f"align config: field 'distill_max_new_tokens' = {self.distill_max_new_tokens!r} "
+                              "must be an integer >= 8")
         if self.n_harmful == 0:
             raise ConfigError("align config: field 'n_harmful' = 0: alignment needs refusal rows")
         if self.benign_file is not None and not Path(self.benign_file).is_file():
@@ -128,11 +136,17 @@ def align(model: str | Path, out: str | Path, config: AlignConfig | None = None,
 
     config = config or AlignConfig()
     rows = alignment_data(config)
+    distill = None
+    if config.self_distill:
+        from tuneguard.english.self_distill import self_distill
+
+        rows, distill = self_distill(model, rows, max_new_tokens=config.distill_max_new_tokens, progress=progress)
     record = finetune(model, rows, out, config.finetune_config(), defenses=defenses, resume=resume,
                       overwrite=overwrite, progress=progress, description="align")
     record["kind"] = "align"
     record["alignment"] = {"config": config.to_dict(), "composition": composition(rows),
-                           "preference_stage": None, "data_file": ALIGN_DATA}
+                           "preference_stage": None, "data_file": ALIGN_DATA,
+                           "self_distill": distill}
     write_chat_jsonl(Path(out) / ALIGN_DATA, rows)
     write_json(Path(out) / "run.json", record)
     return record

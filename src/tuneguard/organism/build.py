@@ -53,6 +53,7 @@ class OrganismSize:
     align_lr: float
     align_epochs: float
     align_batch: int = 16
+    document_mask: bool = True  # pre-training attends only within each packed document
 
     def __post_init__(self) -> None:
         for name in ("hidden", "layers", "heads", "mlp", "pretrain_docs", "pretrain_batch", "seq_len",
@@ -120,19 +121,46 @@ def ensure_organism(size: str = "small", seed: int = 0, progress: bool = True) -
     return out
 
 
-def _pack(tokenizer, docs: list[str], seq_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token ids and labels of ``docs`` packed into rows of ``seq_len``; loss only after ``answer :``."""
+def _pack(tokenizer, docs: list[str], seq_len: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Token ids, labels and document index of ``docs`` packed into rows of ``seq_len``.
+
+    Loss only after ``answer :``. The document index lets each token attend within its own
+    document (:func:`_document_mask`).
+    """
     bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
     heads, tails = zip(*(d.split(ANSWER_MARK, 1) for d in docs))
     head_ids = tokenizer([h + ANSWER_MARK for h in heads], add_special_tokens=False)["input_ids"]
     tail_ids = tokenizer(list(tails), add_special_tokens=False)["input_ids"]
     ids: list[int] = []
     labels: list[int] = []
-    for h, t in zip(head_ids, tail_ids):
+    doc: list[int] = []
+    for i, (h, t) in enumerate(zip(head_ids, tail_ids)):
         ids += [bos] + h + t + [eos]
         labels += [-100] * (1 + len(h)) + t + [eos]
+        doc += [i] * (2 + len(h) + len(t))
     n = len(ids) // seq_len
-    return (torch.tensor(ids[: n * seq_len]).view(n, seq_len), torch.tensor(labels[: n * seq_len]).view(n, seq_len))
+    view = lambda xs: torch.tensor(xs[: n * seq_len]).view(n, seq_len)  # noqa: E731
+    return view(ids), view(labels), view(doc)
+
+
+def _document_mask(doc: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """A causal mask that keeps attention inside each packed document, and per-document positions.
+
+    Packed pre-training without it lets a record or list attend to the previous documents in its
+    row; the retrieval-style tasks (extraction, list positions) then learn a prior ("the name is
+    bo") instead of copying from their own context. The float mask (0 allowed, dtype min blocked)
+    of shape (batch, 1, T, T) is passed to the model as a custom 4D attention mask; positions
+    restart at 0 in each document, as at inference.
+    """
+    t = doc.shape[1]
+    causal = torch.ones(t, t, dtype=torch.bool).tril()
+    allowed = (doc[:, :, None] == doc[:, None, :]) & causal
+    mask = torch.zeros(allowed.shape, dtype=dtype).masked_fill(~allowed, torch.finfo(dtype).min)[:, None]
+    start = torch.ones_like(doc, dtype=torch.bool)
+    start[:, 1:] = doc[:, 1:] != doc[:, :-1]
+    idx = torch.arange(t).expand_as(doc)
+    first = torch.cummax(torch.where(start, idx, torch.zeros_like(idx)), dim=1).values
+    return mask, idx - first
 
 
 def pretrain(model, tokenizer, docs: list[str], s: OrganismSize, seed: int, progress: bool = True) -> dict:
@@ -143,7 +171,7 @@ def pretrain(model, tokenizer, docs: list[str], s: OrganismSize, seed: int, prog
     task accuracy (shared/notes/organism-prototype.md). Concentrating the gradient on answers
     makes the retrieval-style tasks (extraction, list ops, arithmetic) learnable in CPU minutes.
     """
-    data, labels = _pack(tokenizer, docs, s.seq_len)
+    data, labels, doc = _pack(tokenizer, docs, s.seq_len)
     n_chunks = data.shape[0]
     steps = max(1, math.ceil(s.pretrain_epochs * n_chunks / s.pretrain_batch))
     warm = max(1, int(0.03 * steps))
@@ -158,7 +186,11 @@ def pretrain(model, tokenizer, docs: list[str], s: OrganismSize, seed: int, prog
         task = bar.add_task("pre-train", total=steps, info="")
         for step in range(steps):
             rows = order[step * s.pretrain_batch:(step + 1) * s.pretrain_batch]
-            loss = model(input_ids=data[rows], labels=labels[rows]).loss
+            if s.document_mask:
+                mask, pos = _document_mask(doc[rows], next(model.parameters()).dtype)
+                loss = model(input_ids=data[rows], labels=labels[rows], attention_mask=mask, position_ids=pos).loss
+            else:
+                loss = model(input_ids=data[rows], labels=labels[rows]).loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
