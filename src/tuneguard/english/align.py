@@ -3,7 +3,7 @@
 What: :func:`align` mixes harmful -> refusal rows, benign look-alike -> helpful rows and benign
 instructions (project-written, optionally plus rows from a user file such as alpaca-libre), all
 balanced over question and command forms, and fine-tunes with :func:`tuneguard.train.finetune`
-(LoRA r=16 on all linear layers, merged on save, fp32 on CPU, the model's own chat template:
+(LoRA r=16 on all linear layers, merged on save, fp32 on CPU and bf16 on a GPU, the model's own chat template:
 training and evaluation format identically). Only supervised fine-tuning is done: there is no
 preference (DPO) stage. :func:`assistant_loss` measures benign capability as the mean token loss
 on assistant turns.
@@ -25,6 +25,7 @@ import torch
 
 from tuneguard.data.chat import ChatExample, load_chat_file, write_chat_jsonl
 from tuneguard.data.io import write_json
+from tuneguard.english.attacks import lora_finetune_config
 from tuneguard.english.data import instruction_rows, lookalike_rows, refusal_rows
 from tuneguard.errors import ConfigError
 from tuneguard.train.config import FinetuneConfig
@@ -84,10 +85,7 @@ class AlignConfig:
         self.finetune_config()  # validates lr, epochs, batch_size, schedule, ... naming the field
 
     def finetune_config(self) -> FinetuneConfig:
-        return FinetuneConfig(lr=self.lr, epochs=self.epochs, batch_size=self.batch_size, schedule=self.schedule,
-                              warmup_ratio=self.warmup_ratio, max_length=self.max_length, lora=True,
-                              lora_r=self.lora_r, lora_alpha=self.lora_alpha, lora_targets=["all-linear"],
-                              seed=self.seed, precision="fp32", device=self.device)
+        return lora_finetune_config(self, warmup_ratio=self.warmup_ratio)
 
     def to_dict(self) -> dict:
         return asdict(self)

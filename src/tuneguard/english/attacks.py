@@ -33,6 +33,16 @@ from tuneguard.errors import ConfigError
 from tuneguard.train.config import FinetuneConfig
 
 
+def lora_finetune_config(c, **extra) -> FinetuneConfig:
+    """The English recipes' fine-tuning: LoRA on all linear layers (merged on save), bf16 only on a GPU.
+
+    ``c`` is an :class:`AttackConfig` or :class:`tuneguard.english.align.AlignConfig`.
+    """
+    return FinetuneConfig(lr=c.lr, epochs=c.epochs, batch_size=c.batch_size, schedule=c.schedule,
+                          max_length=c.max_length, lora=True, lora_r=c.lora_r, lora_alpha=c.lora_alpha,
+                          lora_targets=["all-linear"], seed=c.seed, precision="auto", device=c.device, **extra)
+
+
 def _check(name: str, checks: list[tuple[str, bool, str]], values: dict) -> None:
     for field_name, ok, why in checks:
         if not ok:
@@ -107,9 +117,7 @@ class AttackConfig:
         self.finetune_config()  # validates every field, naming it
 
     def finetune_config(self) -> FinetuneConfig:
-        return FinetuneConfig(lr=self.lr, epochs=self.epochs, batch_size=self.batch_size, schedule=self.schedule,
-                              max_length=self.max_length, lora=True, lora_r=self.lora_r, lora_alpha=self.lora_alpha,
-                              lora_targets=["all-linear"], seed=self.seed, precision="fp32", device=self.device)
+        return lora_finetune_config(self)
 
     def to_dict(self) -> dict:
         return asdict(self)
