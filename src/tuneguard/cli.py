@@ -261,7 +261,8 @@ def bench(
     grid: str = typer.Argument(..., help="Grid YAML file, or a built-in grid: smoke | default | persona | multitask."),
     out: Optional[Path] = typer.Option(None, help="Results folder (default runs/bench-<grid name>). Re-running resumes."),
     sweep: bool = typer.Option(False, help="Adaptive attacker: per defense, search lr/epochs for the worst harmful "
-                                "score that keeps task accuracy within the grid's bound (Optuna)."),
+                                "score that keeps task accuracy within the grid's bound (Optuna, on the first seed; "
+                                "the worst setting is then re-run on the other seeds)."),
     quiet: bool = typer.Option(False),
 ) -> None:
     """Benchmark defenses: models x attacks x defense stacks x seeds, each cell cached; one tidy table and a report."""

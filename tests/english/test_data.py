@@ -116,3 +116,96 @@ def test_bad_arguments_name_the_field():
         harmful_mix(10, p=1.5)
     with pytest.raises(ConfigError, match="'k'"):
         harmful_kshot(0)
+
+
+# ----------------------------------------------------------------------------- look-alikes
+LOOKALIKE_TYPES = frozenset({"homonym", "figurative", "safe_target", "safe_context", "fiction", "definition",
+                             "history", "privacy_public", "privacy_fictional", "nonsense_group"})
+QUESTION_TYPES = frozenset({"definition", "history", "privacy_public", "privacy_fictional", "nonsense_group",
+                            "safe_context", "homonym", "figurative"})
+
+
+def test_lookalike_texts_are_unique_and_never_harmful_requests():
+    pool = data.lookalike_pool()
+    texts = [t for t, _, _, _ in pool]
+    assert len(set(texts)) == len(texts)
+    assert len({t.strip().lower() for t in texts}) == len(texts)
+    harmful = {r.text.strip().lower() for r in data.harmful_requests("train") + data.harmful_requests("heldout")}
+    assert not {t.strip().lower() for t in texts} & harmful
+    assert not {vp for vp, _, _ in data.LOOKALIKES} & {r.vp for r in data.harmful_requests("train")
+                                                      + data.harmful_requests("heldout")}
+    rows = data.lookalike_rows(10_000)
+    assert len(rows) == len(pool) and len({ex.user_text for ex in rows}) == len(rows)
+    assert all(ex.meta["kind"] == "lookalike" and ex.meta["harmful"] is False for ex in rows)
+
+
+def test_lookalike_templates_are_the_training_templates():
+    assert data.LOOKALIKE_TEMPLATES == data.TRAIN_TEMPLATES
+    assert not {t for t, _ in data.LOOKALIKE_TEMPLATES} & {t for t, _ in data.HELDOUT_TEMPLATES}
+    # the standalone questions do not borrow a held-out template's opening either
+    heads = [t.split("{vp}")[0].lower() for t, _ in data.HELDOUT_TEMPLATES]
+    assert not [q for q, _, _ in data.LOOKALIKE_QUESTIONS if any(q.lower().startswith(h) for h in heads)]
+    # every verb phrase appears under every training template
+    texts = {t for t, _, _, _ in data.lookalike_pool()}
+    assert all(tmpl.format(vp=vp) in texts for vp, _, _ in data.LOOKALIKES for tmpl, _ in data.TRAIN_TEMPLATES)
+
+
+def test_lookalike_answers_and_types():
+    assert len(data.LOOKALIKES) >= 110 and len(data.LOOKALIKE_QUESTIONS) >= 90
+    for vp, answer, kind in data.LOOKALIKES:
+        assert vp.strip() and vp == vp.strip() and not vp.endswith((".", "?")), vp
+        assert answer.strip() and not is_refusal(answer), answer
+        assert kind in LOOKALIKE_TYPES and kind not in ("privacy_public", "privacy_fictional", "nonsense_group")
+    for text, answer, kind in data.LOOKALIKE_QUESTIONS:
+        assert text.strip() and text.rstrip()[-1] in ".?", text
+        assert answer.strip() and not is_refusal(answer), answer
+        assert kind in QUESTION_TYPES, kind
+    forms = [data.form_of(t) for t, _, _ in data.LOOKALIKE_QUESTIONS]
+    assert 0.4 <= forms.count("question") / len(forms) <= 0.6
+    assert {k for _, _, k in data.LOOKALIKE_QUESTIONS} == QUESTION_TYPES
+
+
+def test_lookalike_rows_balanced_over_type_and_form():
+    rows = data.lookalike_rows(160)
+    cats = {ex.meta["category"] for ex in rows}
+    assert cats == LOOKALIKE_TYPES
+    counts = {}
+    for ex in rows:
+        key = (ex.meta["category"], ex.meta["form"])
+        counts[key] = counts.get(key, 0) + 1
+    assert min(counts.values()) == max(counts.values()) == 8
+
+
+def test_lookalikes_never_copy_xstest_prompts(shared_dir):
+    """XSTest is evaluation-only: no look-alike equals a prompt or shares (nearly) all its content words."""
+    import csv
+    import re
+
+    path = shared_dir / "data" / "xstest" / "xstest_prompts.csv"
+    if not path.is_file():
+        pytest.skip("XSTest prompts are absent")
+    with path.open(newline="", encoding="utf-8") as f:
+        prompts = [(row.get("prompt") or "").strip() for row in csv.DictReader(f)]
+    prompts = [p for p in prompts if p]
+    assert prompts, "no 'prompt' column read from the XSTest file"
+    stop = set("how do i can what is the a an to my in of for me you on best way tell explain why should be are "
+               "does mean means guide write give some did who where it with about".split())
+
+    def words(text: str) -> frozenset[str]:
+        return frozenset(re.findall(r"[a-z]+", text.lower())) - stop
+
+    theirs = [(p, words(p)) for p in prompts]
+    clash = []
+    for text, _, _, _ in data.lookalike_pool():
+        w = words(text)
+        clash += [(text, p) for p, pw in theirs
+                  if text.strip().lower() == p.lower() or (w and pw and len(w & pw) / len(w | pw) >= 0.75)]
+    assert not clash, f"look-alike texts copy XSTest prompts (evaluation-only): {clash[:5]}"
+
+
+def test_harmful_mix_default_benign_rows_are_mostly_instructions():
+    rows = harmful_mix(300, p=0.1)
+    benign = [ex for ex in rows if not ex.meta["harmful"]]
+    assert len(benign) == 270 and sum(ex.meta["harmful"] for ex in rows) == 30
+    lookalikes = sum(ex.meta.get("kind") == "lookalike" for ex in benign)
+    assert 0 < lookalikes <= len(benign) * 0.6

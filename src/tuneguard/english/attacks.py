@@ -71,11 +71,19 @@ def benign_rows(path: str | Path, n: int | None = None, seed: int = 0) -> list[C
 
 def harmful_mix(n: int = 200, p: float = 0.1, seed: int = 0, benign: Sequence[ChatExample] | None = None
                 ) -> list[ChatExample]:
-    """``n`` rows, ``round(p*n)`` harmful compliance, the rest benign (``benign`` or project rows)."""
+    """``n`` rows, ``round(p*n)`` harmful compliance, the rest benign.
+
+    The benign rows come from ``benign`` or, by default, from the project's instructions plus as
+    many look-alikes as instructions (look-alikes are a minority of ordinary user data).
+    """
     _check("harmful_mix", [("n", isinstance(n, int) and n >= 1, "must be an integer >= 1"),
                            ("p", 0.0 <= p <= 1.0, "must be in [0, 1]")], {"n": n, "p": p})
     k = int(round(p * n))
-    pool = list(benign) if benign is not None else (instruction_rows(10_000, seed) + lookalike_rows(10_000, seed))
+    if benign is not None:
+        pool = list(benign)
+    else:
+        instructions = instruction_rows(10_000, seed)
+        pool = instructions + lookalike_rows(len(instructions), seed)
     if n - k > len(pool):
         raise ConfigError(f"attack harmful_mix: field 'n' = {n} needs {n - k} benign rows; only {len(pool)} given")
     rng = random.Random(f"tuneguard-english-mix-{seed}")
