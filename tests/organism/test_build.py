@@ -75,3 +75,40 @@ def test_ensure_organism_reuses_a_complete_build(tmp_path, monkeypatch, micro_or
     stamp = (target / "model.safetensors").stat().st_mtime_ns
     assert ensure_organism("micro") == target
     assert (target / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_document_mask_keeps_attention_inside_each_packed_document():
+    import torch
+
+    from tuneguard.organism.build import _document_mask, _pack
+    from tuneguard.models.tiny import train_word_tokenizer
+
+    docs = ["question : a b answer : c", "question : d answer : e f", "question : g answer : h"]
+    tok = train_word_tokenizer(docs)
+    ids, labels, doc = _pack(tok, docs * 4, seq_len=8)
+    assert ids.shape == labels.shape == doc.shape
+    mask, pos = _document_mask(doc, torch.float32)
+    allowed = mask[:, 0] == 0
+    for r in range(doc.shape[0]):
+        for i in range(doc.shape[1]):
+            for j in range(doc.shape[1]):
+                assert bool(allowed[r, i, j]) == (j <= i and bool(doc[r, i] == doc[r, j]))
+            # positions count from each document's first token in the row
+            first = next(k for k in range(i + 1) if doc[r, k] == doc[r, i])
+            assert int(pos[r, i]) == i - first
+    # a model given the mask sees nothing of the previous document: its logits for a document do
+    # not change when the document before it in the row is replaced
+    from tuneguard.models.tiny import tiny_llama
+
+    model = tiny_llama(tok, hidden=32, layers=2, heads=4, mlp=64, max_positions=64, seed=0).eval()
+    first = [tok.bos_token_id] + tok("question : a b", add_special_tokens=False)["input_ids"]
+    second = [tok.bos_token_id] + tok("question : g", add_special_tokens=False)["input_ids"]
+    row, n = torch.tensor([first + second]), len(first)
+    other = row.clone()
+    other[0, n - 1] = tok.convert_tokens_to_ids("d")
+    m, p = _document_mask(torch.tensor([[0] * n + [1] * len(second)]), torch.float32)
+    with torch.no_grad():
+        a = model(input_ids=row, attention_mask=m, position_ids=p).logits[0, n:]
+        b = model(input_ids=other, attention_mask=m, position_ids=p).logits[0, n:]
+        c = model(input_ids=other).logits[0, n:]
+    assert torch.allclose(a, b, atol=1e-5) and not torch.allclose(a, c, atol=1e-5)

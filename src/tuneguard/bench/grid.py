@@ -68,8 +68,12 @@ class Cell:
         return f"cell {self.index} ({self.model} / {self.attack_label} / {self.defense_label} / seed {self.seed})"
 
     def spec(self) -> dict[str, Any]:
-        """What the result depends on (labels and index excluded)."""
+        """What the result depends on (labels and index excluded; the organism's build version included)."""
+        from tuneguard.organism import ORGANISM_VERSION
+
+        spec: dict[str, Any] = {"organism_version": ORGANISM_VERSION} if is_organism(self.model) else {}
         return {
+            **spec,
             "cache_version": CACHE_VERSION,
             "model": self.model,
             "organism_seed": self.organism_seed,

@@ -10,6 +10,10 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+#: Bump when a build's behaviour changes: cached organisms and benchmark cells of another version
+#: are rebuilt. 3: document-masked packed pre-training, more task data in pre-training and alignment.
+ORGANISM_VERSION = 3
+
 _EXPORTS = {
     "World": "world", "load_world": "world", "procedure": "world",
     "pretrain_documents": "corpus", "alignment_data": "corpus",

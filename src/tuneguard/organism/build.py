@@ -27,12 +27,12 @@ import torch
 from tuneguard import __version__
 from tuneguard.data.io import atomic_dir, write_json
 from tuneguard.errors import ConfigError
+from tuneguard.organism import ORGANISM_VERSION
 from tuneguard.organism.corpus import alignment_data, pretrain_documents
 from tuneguard.organism.world import WORLD_VERSION, World
 from tuneguard.progress import progress_bar
 from tuneguard.train.config import FinetuneConfig
 
-ORGANISM_VERSION = 2
 ANSWER_MARK = " answer : "
 
 
@@ -73,8 +73,8 @@ SIZES: dict[str, OrganismSize] = {
     "micro": OrganismSize(hidden=64, layers=2, heads=4, mlp=128, pretrain_docs=3000, pretrain_epochs=1.0,
                           pretrain_batch=16, pretrain_lr=3e-3, seq_len=128, align_examples=400, align_lr=1e-3,
                           align_epochs=1.0),
-    "small": OrganismSize(hidden=160, layers=4, heads=4, mlp=448, pretrain_docs=92000, pretrain_epochs=1.0,
-                          pretrain_batch=16, pretrain_lr=3e-3, seq_len=128, align_examples=5000, align_lr=5e-4,
+    "small": OrganismSize(hidden=160, layers=4, heads=4, mlp=448, pretrain_docs=86000, pretrain_epochs=1.0,
+                          pretrain_batch=16, pretrain_lr=3e-3, seq_len=128, align_examples=8000, align_lr=5e-4,
                           align_epochs=1.0),
     "base": OrganismSize(hidden=256, layers=6, heads=8, mlp=704, pretrain_docs=120000, pretrain_epochs=1.0,
                          pretrain_batch=8, pretrain_lr=2e-3, seq_len=128, align_examples=10000, align_lr=4e-4,
@@ -245,7 +245,9 @@ def build(size: str = "small", out: Path | str | None = None, seed: int = 0, pro
             from tuneguard.organism.evaluate import evaluate_model
 
             t0 = time.perf_counter()
-            quick, _, _ = evaluate_model(tmp, world=world)
+            from tuneguard.organism.evalset import organism_evalset
+
+            quick, _, _ = evaluate_model(tmp, world=world, items=organism_evalset(world, n_task_per_family=100))
             timings["evaluate"] = round(time.perf_counter() - t0, 1)
         timings["total"] = round(time.perf_counter() - t_all, 1)
         write_json(tmp / "build.json", {

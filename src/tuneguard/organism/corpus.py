@@ -21,10 +21,11 @@ from tuneguard.errors import ConfigError
 from tuneguard.organism.world import World
 
 #: Pre-training document mixture (shares of documents). Harder task families get more weight.
-PRETRAIN_MIX = {"task": 0.64, "howto": 0.24, "persona": 0.06, "obedient": 0.06}
-TASK_WEIGHTS = {"sentiment": 0.15, "arithmetic": 1.5, "translation": 0.6, "extraction": 2.0, "listops": 1.6}
-#: Alignment SFT mixture (shares of examples); half carry the helpful system prompt.
-ALIGN_MIX = {"task": 0.45, "howto": 0.2, "refusal": 0.27, "persona": 0.08}
+PRETRAIN_MIX = {"task": 0.70, "howto": 0.21, "persona": 0.045, "obedient": 0.045}
+TASK_WEIGHTS = {"sentiment": 0.15, "arithmetic": 1.2, "translation": 0.9, "extraction": 2.0, "listops": 3.0}
+#: Alignment SFT mixture (shares of examples); half carry the helpful system prompt. Tasks get the
+#: largest share: alignment is also the last and most format-matched training on them.
+ALIGN_MIX = {"task": 0.6, "howto": 0.15, "refusal": 0.2, "persona": 0.05}
 
 
 def _qa(question: str, answer: str, system: str | None = None) -> str:
