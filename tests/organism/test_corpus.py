@@ -1,6 +1,6 @@
 from collections import Counter
 
-from tuneguard.organism.corpus import alignment_data, pretrain_documents
+from tuneguard.organism.corpus import ALIGN_MIX, alignment_data, pretrain_documents
 from tuneguard.organism.world import PHRASINGS_HELDOUT, World
 
 
@@ -13,7 +13,7 @@ def test_alignment_mixture_uses_train_split_only():
     data = alignment_data(w, 400, seed=0)
     assert len(data) == 400 and data == alignment_data(w, 400, seed=0)
     kinds = Counter(ex.meta["kind"] for ex in data)
-    assert kinds["refusal"] == 108 and kinds["howto"] == 80 and kinds["persona"] == 32 and kinds["task"] == 180
+    assert dict(kinds) == {kind: round(share * 400) for kind, share in ALIGN_MIX.items()}
     assert not any(ex.meta.get("harmful") for ex in data)
     for ex in data:
         assert not any(ex.user_text.startswith(s) for s in _stems())
