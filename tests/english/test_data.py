@@ -130,10 +130,10 @@ def test_lookalike_texts_are_unique_and_never_harmful_requests():
     texts = [t for t, _, _, _ in pool]
     assert len(set(texts)) == len(texts)
     assert len({t.strip().lower() for t in texts}) == len(texts)
-    harmful = {r.text.strip().lower() for r in data.harmful_requests("train") + data.harmful_requests("heldout")}
+    requests = data.harmful_requests("train") + data.harmful_requests("heldout")
+    harmful = {r.text.strip().lower() for r in requests}
     assert not {t.strip().lower() for t in texts} & harmful
-    assert not {vp for vp, _, _ in data.LOOKALIKES} & {r.vp for r in data.harmful_requests("train")
-                                                      + data.harmful_requests("heldout")}
+    assert not {vp for vp, _, _ in data.LOOKALIKES} & {r.vp for r in requests}
     rows = data.lookalike_rows(10_000)
     assert len(rows) == len(pool) and len({ex.user_text for ex in rows}) == len(rows)
     assert all(ex.meta["kind"] == "lookalike" and ex.meta["harmful"] is False for ex in rows)
