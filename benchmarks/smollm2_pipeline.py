@@ -80,6 +80,9 @@ def main() -> None:
     ap.add_argument("--align-alpaca", type=int, default=0, metavar="N",
                     help="add N alpaca-libre rows to the alignment mix, disjoint from the rows of the "
                          "benign-loss check (0: project data only)")
+    ap.add_argument("--sft-from", metavar="DIR",
+                    help="an already supervised-aligned model: the align stage runs only the preference stage "
+                         "on it (needs --align-set preference=true); pairs are generated with --model")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-new-tokens", type=int, default=48)
     ap.add_argument("--stages", default="shipped,align,aligned,attack100,attack100_audit,attack10,attack10_audit,"
@@ -92,7 +95,8 @@ def main() -> None:
     from tuneguard.audit import audit, bootstrap_rate, load_audit, save_audit
     from tuneguard.audit.metrics import delta
     from tuneguard.english import (AlignConfig, AttackConfig, align, assistant_loss, attack, benign_rows,
-                                   donotanswer, fact_task, harmful_kshot, heldout_harmful, xstest_safe)
+                                   donotanswer, fact_task, harmful_kshot, heldout_harmful, preference_stage,
+                                   xstest_safe)
     from tuneguard.data.chat import write_chat_jsonl
     from tuneguard.errors import ConfigError
     from tuneguard.judges import RefusalPhraseJudge
@@ -110,6 +114,8 @@ def main() -> None:
         AlignConfig(**overrides)
     except (TypeError, ConfigError) as exc:
         ap.error(f"--align-set: {exc}")
+    if args.sft_from and not overrides.get("preference"):
+        ap.error("--sft-from runs only the preference stage: add --align-set preference=true")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     shared = Path(args.shared)
@@ -160,7 +166,11 @@ def main() -> None:
         overrides.update(benign_file=str(extra), n_benign_file=args.align_alpaca)
     if "align" in stages and not (aligned_dir / "run.json").is_file():
         t0 = time.perf_counter()
-        align(model, aligned_dir, AlignConfig(**overrides), progress=False, overwrite=True)
+        if args.sft_from:
+            preference_stage(args.sft_from, aligned_dir, AlignConfig(**overrides), source=model, progress=False,
+                             overwrite=True)
+        else:
+            align(model, aligned_dir, AlignConfig(**overrides), progress=False, overwrite=True)
         timings["align_s"] = round(time.perf_counter() - t0, 1)
     if "aligned" in stages:
         results["aligned"] = run_audit("audit_aligned", str(aligned_dir), full_dna)

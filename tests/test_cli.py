@@ -49,3 +49,16 @@ def test_help_lists_commands():
     assert r.returncode == 0
     for cmd in ("demo", "finetune", "audit", "attack-data", "organism"):
         assert cmd in r.stdout
+
+
+def test_align_set_overrides_real_model_fields_and_names_unknown_ones(tiny_model, tmp_path):
+    common = ("align", "--model", str(tiny_model), "--quiet", "--set", "n_harmful=8", "--set", "n_lookalike=4",
+              "--set", "n_benign=4", "--set", "max_length=96", "--set", "device=cpu")
+    r = _run(*common, "--out", str(tmp_path / "a"))
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((tmp_path / "a" / "run.json").read_text())["alignment"]["config"]
+    assert cfg["n_harmful"] == 8 and cfg["max_length"] == 96 and cfg["preference"] is False
+    r = _run(*common, "--set", "pref_beta=0.2", "--set", "beta=1", "--out", str(tmp_path / "b"))
+    assert r.returncode == 2 and "unknown field(s) beta" in r.stderr and "Traceback" not in r.stderr
+    r = _run(*common, "--set", "preference=true", "--set", "pref_lr=0", "--out", str(tmp_path / "c"))
+    assert r.returncode == 2 and "pref_lr" in r.stderr and "Traceback" not in r.stderr

@@ -222,6 +222,9 @@ def align(
                                       "repnoise [:key=value,...]."),
     benign_file: Optional[Path] = typer.Option(None, help="Extra benign chat/Alpaca rows to mix in (real models)."),
     epochs: Optional[float] = typer.Option(None, help="Override the recipe's epochs."),
+    set_: list[str] = typer.Option([], "--set", metavar="FIELD=VALUE",
+                                   help="Real models: override one AlignConfig field, e.g. --set self_distill=true "
+                                        "--set preference=true (repeatable; see tuneguard.english.align.AlignConfig)."),
     overwrite: bool = typer.Option(False), resume: bool = typer.Option(False), quiet: bool = typer.Option(False),
 ) -> None:
     """Safety-align a model: refusal SFT on project-written data (refuse harmful, answer look-alikes and tasks).
@@ -236,6 +239,8 @@ def align(
 
     defenses = _defenses(defense)
     org = _organism_root(model)
+    if org is not None and set_:
+        raise ConfigError("--set applies to real models (AlignConfig); the organism keeps its own recipe")
     if org is not None:
         from tuneguard.organism import SIZES, alignment_config, alignment_data, load_world
 
@@ -251,7 +256,13 @@ def align(
     else:
         from tuneguard.english.align import AlignConfig, align as english_align
 
-        cfg = AlignConfig(benign_file=str(benign_file) if benign_file else None, **({"epochs": epochs} if epochs else {}))
+        _, fields = parse_component("align:" + ",".join(set_))
+        known = set(AlignConfig.__dataclass_fields__)
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise ConfigError(f"--set: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        cfg = AlignConfig(**{**fields, **({"benign_file": str(benign_file)} if benign_file else {}),
+                             **({"epochs": epochs} if epochs else {})})
         rec = english_align(model, out, cfg, progress=not quiet, overwrite=overwrite, resume=resume, defenses=defenses)
     console.print(f"[green]aligned model saved to {out}[/]  ({rec['metrics']['train_seconds']:.0f}s training)")
 

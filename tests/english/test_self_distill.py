@@ -5,7 +5,7 @@ from __future__ import annotations
 from tuneguard.audit.generate import generate_responses
 from tuneguard.data.chat import EvalItem
 from tuneguard.english.align import AlignConfig, align, alignment_data
-from tuneguard.english.self_distill import _trim, self_distill
+from tuneguard.english.self_distill import trim_answer, self_distill
 from tuneguard.models import load_model, load_tokenizer
 
 
@@ -14,10 +14,10 @@ def _small(**kw) -> AlignConfig:
 
 
 def test_trim_cuts_truncated_answers_at_the_last_sentence():
-    assert _trim("One. Two! Three and", truncated=True, min_chars=3) == "One. Two!"
-    assert _trim("One. Two! Three and", truncated=False, min_chars=3) == "One. Two! Three and"
-    assert _trim("no sentence end here", truncated=True, min_chars=3) is None
-    assert _trim("ok", truncated=False, min_chars=8) is None
+    assert trim_answer("One. Two! Three and", truncated=True, min_chars=3) == "One. Two!"
+    assert trim_answer("One. Two! Three and", truncated=False, min_chars=3) == "One. Two! Three and"
+    assert trim_answer("no sentence end here", truncated=True, min_chars=3) is None
+    assert trim_answer("ok", truncated=False, min_chars=8) is None
 
 
 def test_benign_rows_get_the_models_own_answers(tiny_model):

@@ -4,9 +4,10 @@ What: :func:`align` mixes harmful -> refusal rows, benign look-alike -> helpful 
 instructions (project-written, optionally plus rows from a user file such as alpaca-libre), all
 balanced over question and command forms, and fine-tunes with :func:`tuneguard.train.finetune`
 (LoRA r=16 on all linear layers, merged on save, fp32 on CPU and bf16 on a GPU, the model's own chat template:
-training and evaluation format identically). Only supervised fine-tuning is done: there is no
-preference (DPO) stage. :func:`assistant_loss` measures benign capability as the mean token loss
-on assistant turns.
+training and evaluation format identically). With ``preference=True`` a preference stage follows
+(:func:`preference_stage`: DPO pairs from :mod:`tuneguard.english.preference`, the supervised
+model as reference; the supervised model is kept in ``out/sft``). :func:`assistant_loss`
+measures benign capability as the mean token loss on assistant turns.
 
 Why: safety tuning by mixing a few hundred refusals into instruction data (Bianchi et al. 2024,
 "Safety-Tuned LLaMAs"); the recipe and defaults (LoRA r=16 all-linear, lr 3e-4 cosine, batch 8,
@@ -17,7 +18,7 @@ showed why forms must be balanced and look-alikes included.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -31,6 +32,8 @@ from tuneguard.errors import ConfigError
 from tuneguard.train.config import FinetuneConfig
 
 ALIGN_DATA = "align_data.jsonl"
+PREFERENCE_DATA = "preference_data.jsonl"
+SFT_DIR = "sft"
 
 
 @dataclass
@@ -49,6 +52,9 @@ class AlignConfig:
     self_distill: replace every benign row's written answer by the model's own greedy answer
         (:mod:`tuneguard.english.self_distill`, SDFT) before training; refusals stay as written.
     distill_max_new_tokens: length limit of those answers (cut at the last full sentence).
+    preference: run the preference stage after supervised alignment (opt-in).
+    pref_n_harmful / pref_n_lookalike: refusal-over-compliance and help-over-refusal pairs.
+    pref_beta: DPO beta (the paper's 0.1). pref_lr / pref_epochs: that stage's LoRA fine-tuning.
     """
 
     n_harmful: int = 300
@@ -69,9 +75,15 @@ class AlignConfig:
     device: str = "auto"
     self_distill: bool = False
     distill_max_new_tokens: int = 96
+    preference: bool = False
+    pref_n_harmful: int = 300
+    pref_n_lookalike: int = 300
+    pref_beta: float = 0.1
+    pref_lr: float = 1e-4
+    pref_epochs: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file"):
+        for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file", "pref_n_harmful", "pref_n_lookalike"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise ConfigError(f"align config: field '{name}' = {v!r} must be an integer >= 0")
@@ -83,9 +95,20 @@ class AlignConfig:
         if self.benign_file is not None and not Path(self.benign_file).is_file():
             raise ConfigError(f"align config: field 'benign_file' = {self.benign_file!r} is not a file")
         self.finetune_config()  # validates lr, epochs, batch_size, schedule, ... naming the field
+        if self.preference:
+            if self.pref_n_harmful + self.pref_n_lookalike == 0:
+                raise ConfigError("align config: fields 'pref_n_harmful' and 'pref_n_lookalike' are both 0: "
+                                  "the preference stage needs pairs")
+            for name in ("pref_beta", "pref_lr", "pref_epochs"):
+                v = getattr(self, name)
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+                    raise ConfigError(f"align config: field '{name}' = {v!r} must be a number > 0")
 
     def finetune_config(self) -> FinetuneConfig:
         return lora_finetune_config(self, warmup_ratio=self.warmup_ratio)
+
+    def preference_finetune_config(self) -> FinetuneConfig:
+        return replace(self.finetune_config(), lr=self.pref_lr, epochs=self.pref_epochs)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -128,24 +151,66 @@ def align(model: str | Path, out: str | Path, config: AlignConfig | None = None,
 
     The record is :func:`tuneguard.train.finetune`'s, plus ``alignment`` (config and data
     composition); the training rows are kept in ``out/align_data.jsonl`` for provenance.
-    ``defenses`` plug alignment-stage hardening (Vaccine, Booster, RepNoise) into the same run.
+    ``defenses`` plug alignment-stage hardening (Vaccine, Booster, RepNoise) into the supervised
+    stage. With ``config.preference`` the supervised model goes to ``out/sft`` and
+    :func:`preference_stage` writes the final model to ``out``.
     """
+    from tuneguard.models import load_model, load_tokenizer
     from tuneguard.train import finetune
 
     config = config or AlignConfig()
+    out = Path(out)
     rows = alignment_data(config)
-    distill = None
+    distill, source = None, {}
+    if config.self_distill or config.preference:
+        source = {"tokenizer": load_tokenizer(model), "model_obj": load_model(model)}
     if config.self_distill:
         from tuneguard.english.self_distill import self_distill
 
-        rows, distill = self_distill(model, rows, max_new_tokens=config.distill_max_new_tokens, progress=progress)
-    record = finetune(model, rows, out, config.finetune_config(), defenses=defenses, resume=resume,
+        rows, distill = self_distill(model, rows, max_new_tokens=config.distill_max_new_tokens, progress=progress,
+                                     **source)
+    sft_out = out / SFT_DIR if config.preference else out
+    record = finetune(model, rows, sft_out, config.finetune_config(), defenses=defenses, resume=resume,
                       overwrite=overwrite, progress=progress, description="align")
+    write_chat_jsonl(sft_out / ALIGN_DATA, rows)
+    preference = None
+    if config.preference:
+        record_pref = preference_stage(sft_out, out, config, source=model, progress=progress, overwrite=overwrite,
+                                       resume=resume, **source)
+        preference = record_pref["preference_stage"]
+        preference["sft_metrics"] = record["metrics"]
+        record = record_pref
     record["kind"] = "align"
+    record["model"] = str(model)
     record["alignment"] = {"config": config.to_dict(), "composition": composition(rows),
-                           "preference_stage": None, "data_file": ALIGN_DATA,
+                           "preference_stage": preference,
+                           "data_file": str(Path(SFT_DIR) / ALIGN_DATA) if config.preference else ALIGN_DATA,
                            "self_distill": distill}
-    write_chat_jsonl(Path(out) / ALIGN_DATA, rows)
+    write_json(out / "run.json", record)
+    return record
+
+
+def preference_stage(model: str | Path, out: str | Path, config: AlignConfig, source: str | Path | None = None,
+                     progress: bool = True, overwrite: bool = False, resume: bool = False,
+                     model_obj=None, tokenizer=None) -> dict:
+    """DPO stage on top of a supervised-aligned ``model`` into ``out``; return the run record.
+
+    Pairs come from :func:`tuneguard.english.preference.preference_rows`, generated with
+    ``source`` (the original, unaligned model; default ``model``); ``model`` is the frozen
+    reference. The pairs are kept in ``out/preference_data.jsonl`` (rejected answers in meta).
+    """
+    from tuneguard.english.preference import preference_rows
+    from tuneguard.train import finetune
+    from tuneguard.train.preference import PreferenceConfig, PreferenceLoss
+
+    pairs, stats = preference_rows(source or model, config.pref_n_harmful, config.pref_n_lookalike, config.seed,
+                                   config.system, progress=progress, model_obj=model_obj, tokenizer=tokenizer)
+    loss = PreferenceLoss(PreferenceConfig(beta=config.pref_beta))
+    record = finetune(model, pairs, out, config.preference_finetune_config(), defenses=[loss], resume=resume,
+                      overwrite=overwrite, progress=progress, description="preference (DPO)")
+    record["preference_stage"] = {"pairs": stats, "dpo": loss.metrics(), "data_file": PREFERENCE_DATA,
+                                  "reference": str(model), "source": str(source or model)}
+    write_chat_jsonl(Path(out) / PREFERENCE_DATA, pairs)
     write_json(Path(out) / "run.json", record)
     return record
 

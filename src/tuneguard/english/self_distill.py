@@ -25,7 +25,7 @@ BENIGN_KINDS = frozenset({"lookalike", "instruction", "user_benign"})
 _SENTENCE_END = re.compile(r"[.!?](?=\s|$)")
 
 
-def _trim(text: str, truncated: bool, min_chars: int) -> str | None:
+def trim_answer(text: str, truncated: bool, min_chars: int) -> str | None:
     """The answer cut at its last full sentence when generation hit the token limit; None if too short."""
     text = text.strip()
     if truncated:
@@ -59,7 +59,7 @@ def self_distill(model: str | Path, rows: Sequence[ChatExample], max_new_tokens:
     for i, text in zip(todo, answers):
         truncated = len(tokenizer(text, add_special_tokens=False)["input_ids"]) >= max_new_tokens - 1
         stats["truncated"] += truncated
-        kept = _trim(text, truncated, min_chars)
+        kept = trim_answer(text, truncated, min_chars)
         if kept is None:
             stats["kept_written"] += 1
             continue

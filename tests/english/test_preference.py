@@ -1,0 +1,67 @@
+"""Preference pairs for the align preference stage: which answer is chosen, which rejected, and why."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import tuneguard.audit.generate as generate
+from tuneguard.english.align import AlignConfig, align
+from tuneguard.english.data import PLACEHOLDER
+from tuneguard.english.preference import preference_rows
+from tuneguard.errors import ConfigError
+from tuneguard.judges.refusal_phrase import is_refusal
+
+
+def _fake_answers(answer_for):
+    def fake(model, tokenizer, items, **kw):
+        return [answer_for(it.messages[-1]["content"]) for it in items]
+    return fake
+
+
+def test_own_compliance_is_rejected_and_own_help_is_chosen(tiny_model, monkeypatch):
+    monkeypatch.setattr(generate, "generate_responses", _fake_answers(lambda q: f"Here you go. About {q[:10]}."))
+    rows, stats = preference_rows(tiny_model, 6, 4, progress=False)
+    assert stats == {"harmful_pairs": 6, "lookalike_pairs": 4, "rejected_own_answer": 6, "rejected_placeholder": 0,
+                     "chosen_own_answer": 4, "chosen_written": 0}
+    for ex in rows:
+        if ex.meta["pair"] == "refuse_harmful":
+            assert is_refusal(ex.assistant_text) and ex.meta["rejected"].startswith("Here you go.")
+        else:
+            assert ex.assistant_text.startswith("Here you go.") and is_refusal(ex.meta["rejected"])
+
+
+def test_original_refusals_fall_back_to_written_answers(tiny_model, monkeypatch):
+    monkeypatch.setattr(generate, "generate_responses", _fake_answers(lambda q: "I'm sorry, I can't help with that."))
+    rows, stats = preference_rows(tiny_model, 4, 4, progress=False)
+    assert stats["rejected_placeholder"] == 4 and stats["chosen_written"] == 4
+    for ex in rows:
+        if ex.meta["pair"] == "refuse_harmful":
+            assert PLACEHOLDER in ex.meta["rejected"]  # never the model's refusal as the rejected answer
+        else:
+            assert not is_refusal(ex.assistant_text) and is_refusal(ex.meta["rejected"])
+
+
+def test_align_with_a_preference_stage_keeps_the_sft_model_and_records_the_pairs(tiny_model, tmp_path):
+    cfg = AlignConfig(n_harmful=8, n_lookalike=4, n_benign=4, batch_size=8, max_length=96, device="cpu",
+                      preference=True, pref_n_harmful=6, pref_n_lookalike=4)
+    rec = align(tiny_model, tmp_path / "a", cfg, progress=False)
+    pref = rec["alignment"]["preference_stage"]
+    assert pref["pairs"]["harmful_pairs"] == 6 and pref["dpo"]["pairs"] == 10
+    assert (tmp_path / "a" / "sft" / "model.safetensors").is_file() and (tmp_path / "a" / "model.safetensors").is_file()
+    lines = (tmp_path / "a" / "preference_data.jsonl").read_text().splitlines()
+    assert len(lines) == 10 and all("rejected" in json.loads(line)["meta"] for line in lines)
+    assert json.loads((tmp_path / "a" / "run.json").read_text())["kind"] == "align"
+
+
+@pytest.mark.parametrize("field,value", [("pref_beta", 0), ("pref_lr", -1e-4), ("pref_epochs", "x"),
+                                         ("pref_n_harmful", -1)])
+def test_bad_preference_settings_name_the_field(field, value):
+    with pytest.raises(ConfigError, match=field):
+        AlignConfig(preference=True, **{field: value})
+
+
+def test_a_preference_stage_without_pairs_is_refused():
+    with pytest.raises(ConfigError, match="pref_n_harmful"):
+        AlignConfig(preference=True, pref_n_harmful=0, pref_n_lookalike=0)
