@@ -65,3 +65,22 @@ def test_bad_preference_settings_name_the_field(field, value):
 def test_a_preference_stage_without_pairs_is_refused():
     with pytest.raises(ConfigError, match="pref_n_harmful"):
         AlignConfig(preference=True, pref_n_harmful=0, pref_n_lookalike=0)
+
+
+def test_benign_file_rows_join_the_preference_stage_as_plain_sft_rows(tiny_model, tmp_path):
+    benign = tmp_path / "benign.jsonl"
+    benign.write_text("".join(json.dumps({"instruction": f"name a colour number {i}", "input": "", "output": "red"})
+                              + "\n" for i in range(6)))
+    cfg = AlignConfig(n_harmful=8, n_lookalike=4, n_benign=4, batch_size=8, max_length=96, device="cpu",
+                      benign_file=str(benign), n_benign_file=2, preference=True, pref_n_harmful=4,
+                      pref_n_lookalike=2, pref_n_benign_file=3)
+    rec = align(tiny_model, tmp_path / "a", cfg, progress=False)
+    assert rec["alignment"]["preference_stage"]["pairs"]["benign_file_rows"] == 3
+    rows = [json.loads(line) for line in (tmp_path / "a" / "preference_data.jsonl").read_text().splitlines()]
+    assert len(rows) == 9 and sum("rejected" not in r["meta"] for r in rows) == 3
+    assert rec["alignment"]["preference_stage"]["dpo"]["pairs"] == 6
+
+
+def test_preference_benign_rows_need_a_benign_file():
+    with pytest.raises(ConfigError, match="pref_n_benign_file"):
+        AlignConfig(preference=True, pref_n_benign_file=10)

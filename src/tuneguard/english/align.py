@@ -55,6 +55,8 @@ class AlignConfig:
     preference: run the preference stage after supervised alignment (opt-in).
     pref_n_harmful / pref_n_lookalike: refusal-over-compliance and help-over-refusal pairs.
     pref_beta: DPO beta (the paper's 0.1). pref_lr / pref_epochs: that stage's LoRA fine-tuning.
+    pref_n_benign_file: rows of ``benign_file`` with their written answers added to the preference
+        stage as plain SFT rows (no pair): they anchor the benign distribution (0 = none).
     """
 
     n_harmful: int = 300
@@ -81,9 +83,11 @@ class AlignConfig:
     pref_beta: float = 0.1
     pref_lr: float = 1e-4
     pref_epochs: float = 1.0
+    pref_n_benign_file: int = 0
 
     def __post_init__(self) -> None:
-        for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file", "pref_n_harmful", "pref_n_lookalike"):
+        for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file", "pref_n_harmful", "pref_n_lookalike",
+                     "pref_n_benign_file"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise ConfigError(f"align config: field '{name}' = {v!r} must be an integer >= 0")
@@ -99,6 +103,9 @@ class AlignConfig:
             if self.pref_n_harmful + self.pref_n_lookalike == 0:
                 raise ConfigError("align config: fields 'pref_n_harmful' and 'pref_n_lookalike' are both 0: "
                                   "the preference stage needs pairs")
+            if self.pref_n_benign_file and not self.benign_file:
+                raise ConfigError(f"align config: field 'pref_n_benign_file' = {self.pref_n_benign_file} "
+                                  "needs field 'benign_file'")
             for name in ("pref_beta", "pref_lr", "pref_epochs"):
                 v = getattr(self, name)
                 if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
@@ -121,18 +128,23 @@ def _with_system(ex: ChatExample, system: str | None) -> ChatExample:
     return ChatExample(({"role": "system", "content": system},) + msgs, ex.meta)
 
 
+def benign_file_rows(c: AlignConfig, n: int, stage: str = "") -> list[ChatExample]:
+    """``n`` rows (0 = all) of ``c.benign_file`` with their written answers, drawn by seed and ``stage``."""
+    extra = [ex for ex in load_chat_file(c.benign_file) if ex.assistant_text.strip()]
+    rng = random.Random(f"tuneguard-english-benign-file-{c.seed}{stage}")
+    if n and n < len(extra):
+        extra = rng.sample(extra, n)
+    return [_with_system(ChatExample(ex.messages, {**ex.meta, "kind": "user_benign", "harmful": False}), c.system)
+            for ex in extra]
+
+
 def alignment_data(config: AlignConfig | None = None) -> list[ChatExample]:
     """The shuffled alignment mix for ``config`` (deterministic by ``config.seed``)."""
     c = config or AlignConfig()
     rows = (refusal_rows(c.n_harmful, c.seed, c.system) + lookalike_rows(c.n_lookalike, c.seed, c.system)
             + instruction_rows(c.n_benign, c.seed, c.system))
     if c.benign_file:
-        extra = [ex for ex in load_chat_file(c.benign_file) if ex.assistant_text.strip()]
-        rng = random.Random(f"tuneguard-english-benign-file-{c.seed}")
-        if c.n_benign_file and c.n_benign_file < len(extra):
-            extra = rng.sample(extra, c.n_benign_file)
-        rows += [_with_system(ChatExample(ex.messages, {**ex.meta, "kind": "user_benign", "harmful": False}),
-                              c.system) for ex in extra]
+        rows += benign_file_rows(c, c.n_benign_file)
     random.Random(f"tuneguard-english-align-{c.seed}").shuffle(rows)
     return rows
 
@@ -197,7 +209,8 @@ def preference_stage(model: str | Path, out: str | Path, config: AlignConfig, so
 
     Pairs come from :func:`tuneguard.english.preference.preference_rows`, generated with
     ``source`` (the original, unaligned model; default ``model``); ``model`` is the frozen
-    reference. The pairs are kept in ``out/preference_data.jsonl`` (rejected answers in meta).
+    reference. With ``config.pref_n_benign_file`` rows of the benign file join as plain SFT rows.
+    The rows are kept in ``out/preference_data.jsonl`` (rejected answers in meta).
     """
     from tuneguard.english.preference import preference_rows
     from tuneguard.train import finetune
@@ -205,6 +218,10 @@ def preference_stage(model: str | Path, out: str | Path, config: AlignConfig, so
 
     pairs, stats = preference_rows(source or model, config.pref_n_harmful, config.pref_n_lookalike, config.seed,
                                    config.system, progress=progress, model_obj=model_obj, tokenizer=tokenizer)
+    anchors = benign_file_rows(config, config.pref_n_benign_file, "-preference") if config.pref_n_benign_file else []
+    stats["benign_file_rows"] = len(anchors)
+    pairs = pairs + anchors
+    random.Random(f"tuneguard-english-preference-mix-{config.seed}").shuffle(pairs)
     loss = PreferenceLoss(PreferenceConfig(beta=config.pref_beta))
     record = finetune(model, pairs, out, config.preference_finetune_config(), defenses=[loss], resume=resume,
                       overwrite=overwrite, progress=progress, description="preference (DPO)")
