@@ -96,3 +96,17 @@ def test_charts_escape_and_scale():
     assert "steps" in sc and sc.count("<circle") == 2 and "%" not in sc  # data outside [0, 1]: not percent axes
     lows = [float(v) for v in re.findall(r'>(-?[0-9.]+)</text>', sc)]
     assert min(lows) <= 10.0 and max(lows) >= 200.0  # axes cover the data
+
+
+def test_scatter_clips_rate_intervals_and_separates_labels_of_shared_points():
+    pts = [{"x": 0.9, "y": 0.0, "y_low": -0.3, "y_high": 0.4, "label": "kl"},
+           {"x": 0.9, "y": 0.0, "label": "ldifs"}]
+    sc = scatter_svg(pts, "task accuracy", "harmful score")
+    ticks = [t for t in re.findall(r'fill="#666">([^<]+)</text>', sc)]
+    assert ticks[0] == "0%" and all(not t.startswith("-") for t in ticks)  # axes stay 0-100%
+    ys = [float(y) for y in re.findall(r'<text x="[0-9.]+" y="([0-9.]+)" font-size="11">', sc)]
+    assert len(ys) == 2 and abs(ys[0] - ys[1]) >= 12  # the two labels do not overlap
+    whisker = re.search(r'<line x1="[0-9.]+" y1="([0-9.]+)" x2="[0-9.]+" y2="([0-9.]+)" stroke="#1f77b4" '
+                        r'stroke-opacity', sc)
+    bottom = max(float(y) for y in re.findall(r'y2="([0-9.]+)" stroke="#eee"', sc))
+    assert float(whisker.group(1)) <= bottom + 0.1  # the clipped whisker ends on the axis, not below it

@@ -126,7 +126,8 @@ def scatter_svg(points: Sequence[Mapping[str, Any]], x_label: str, y_label: str,
     """A scatter plot of ``{"x", "y", "label"?, "x_low"?, "x_high"?, "y_low"?, "y_high"?, "group"?}``.
 
     Axes are 0-100% when every value is a fraction in [0, 1] (e.g. harmful score vs task
-    accuracy), otherwise fitted to the data. Interval keys draw whiskers.
+    accuracy), otherwise fitted to the data. Interval keys draw whiskers (clipped to 0-100% for
+    rates). Labels that would overlap an earlier label move down.
     """
     pts = [p for p in points if p.get("x") is not None and p.get("y") is not None]
     left, right, top, bottom = 56, 16, 28 if title else 12, 44
@@ -134,10 +135,22 @@ def scatter_svg(points: Sequence[Mapping[str, Any]], x_label: str, y_label: str,
     parts = [f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" {FONT}>']
     if title:
         parts.append(f'<text x="4" y="16" font-weight="bold">{escape(title)}</text>')
+    rates = all(0.0 <= float(p[k]) <= 1.0 for p in pts for k in ("x", "y"))
+    if rates:  # rates: intervals (e.g. t-intervals over seeds) are clipped to [0, 1], the axes stay 0-100%
+        pts = [{**p, **{k: min(1.0, max(0.0, float(p[k]))) for k in ("x_low", "x_high", "y_low", "y_high")
+                        if p.get(k) is not None}} for p in pts]
     xs = [float(p[k]) for p in pts for k in ("x", "x_low", "x_high") if p.get(k) is not None] or [0.0, 1.0]
     ys = [float(p[k]) for p in pts for k in ("y", "y_low", "y_high") if p.get(k) is not None] or [0.0, 1.0]
     (x0, x1), (y0, y1) = _extent(xs), _extent(ys)
     as_pct = percent if percent is not None else (x0, x1, y0, y1) == (0.0, 1.0, 0.0, 1.0)
+    placed: list[tuple[float, float, float]] = []  # label boxes already drawn: (x, y, width)
+
+    def label_y(x: float, y: float, w: float) -> float:
+        """Move a label down until it overlaps no earlier label (points that share a value)."""
+        while any(abs(y - py) < 12 and x < px + pw_ and px < x + w for px, py, pw_ in placed):
+            y += 12
+        placed.append((x, y, w))
+        return y
 
     def sx(v: float) -> float:
         return left + pw * (v - x0) / ((x1 - x0) or 1.0)
@@ -173,7 +186,9 @@ def scatter_svg(points: Sequence[Mapping[str, Any]], x_label: str, y_label: str,
         parts.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="5" fill="{c}" fill-opacity="0.85">'
                      f'<title>{escape(label)}: {fmt(float(p["x"]))}, {fmt(float(p["y"]))}</title></circle>')
         if label:
-            parts.append(f'<text x="{cx + 7:.1f}" y="{cy - 6:.1f}" font-size="11">{escape(label[:30])}</text>')
+            text = label[:30]
+            ly = label_y(cx + 7, cy - 6, 6.2 * len(text))
+            parts.append(f'<text x="{cx + 7:.1f}" y="{ly:.1f}" font-size="11">{escape(text)}</text>')
     if len(groups) > 1:
         for k, g in enumerate(groups):
             y = top + 14 + 16 * k
