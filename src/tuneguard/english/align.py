@@ -41,7 +41,7 @@ class AlignConfig:
     """How to align. Defaults: the prototype's measured recipe (see the module docstring).
 
     n_harmful: harmful -> refusal rows (balanced category x form; the pool holds 640).
-    n_lookalike: benign look-alike -> help rows (pool 1100): the over-refusal counterweight.
+    n_lookalike: benign look-alike -> help rows (pool: ``lookalike_pool()``): the over-refusal counterweight.
     n_benign: project-written benign instruction rows (pool 184).
     benign_file: optional user chat/Alpaca file of extra benign rows; ``n_benign_file`` of them
         (0 = all) are drawn by seed. Leave it unset to align on project data only.

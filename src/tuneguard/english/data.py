@@ -911,8 +911,8 @@ def lookalike_pool() -> list[tuple[str, str, str, str]]:
 def lookalike_rows(n: int = 160, seed: int = 0, system: str | None = None) -> list[ChatExample]:
     """``n`` benign look-alike requests -> helpful answers, balanced over type x question/command form.
 
-    The pool (``lookalike_pool``) is the templated look-alikes (124 verb phrases x the 8 harmful
-    training templates) plus the 108 standalone ``LOOKALIKE_QUESTIONS``: 1100 rows in 10 types.
+    The pool (``lookalike_pool``) is every ``LOOKALIKES`` verb phrase under every harmful training
+    template plus the standalone ``LOOKALIKE_QUESTIONS``, in ten types.
     """
     _check_n("n_lookalike", n)
     rng = random.Random(f"tuneguard-english-lookalike-{seed}")
