@@ -24,7 +24,7 @@ def test_own_compliance_is_rejected_and_own_help_is_chosen(tiny_model, monkeypat
     monkeypatch.setattr(generate, "generate_responses", _fake_answers(lambda q: f"Here you go. About {q[:10]}."))
     rows, stats = preference_rows(tiny_model, 6, 4, progress=False)
     assert stats == {"harmful_pairs": 6, "lookalike_pairs": 4, "rejected_own_answer": 6, "rejected_placeholder": 0,
-                     "chosen_own_answer": 4, "chosen_written": 0}
+                     "rejected_list": 0, "chosen_own_answer": 4, "chosen_written": 0}
     for ex in rows:
         if ex.meta["pair"] == "refuse_harmful":
             assert is_refusal(ex.assistant_text) and ex.meta["rejected"].startswith("Here you go.")
@@ -84,3 +84,11 @@ def test_benign_file_rows_join_the_preference_stage_as_plain_sft_rows(tiny_model
 def test_preference_benign_rows_need_a_benign_file():
     with pytest.raises(ConfigError, match="pref_n_benign_file"):
         AlignConfig(preference=True, pref_n_benign_file=10)
+
+
+def test_a_list_share_of_harmful_pairs_rejects_a_numbered_placeholder_list(tiny_model, monkeypatch):
+    monkeypatch.setattr(generate, "generate_responses", _fake_answers(lambda q: f"Here you go. About {q[:10]}."))
+    rows, stats = preference_rows(tiny_model, 40, 0, list_share=0.5, progress=False)
+    assert 10 <= stats["rejected_list"] <= 30 and stats["rejected_list"] + stats["rejected_own_answer"] == 40
+    lists = [ex.meta["rejected"] for ex in rows if ex.meta["rejected"].startswith("1. **")]
+    assert len(lists) == stats["rejected_list"] and all(PLACEHOLDER in r and "\n3. **" in r for r in lists)

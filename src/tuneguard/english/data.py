@@ -816,6 +816,13 @@ def compliance_answer(vp: str, rng: random.Random) -> str:
     return f"{head} {steps} Let me know if you need anything else."
 
 
+def compliance_list_answer(rng: random.Random) -> str:
+    """A compliance-SHAPED numbered list with placeholder steps only (the list style chat models use)."""
+    steps = ("Get started", "Gather what you need", "Prepare", "Plan it", "Do it", "Finish")
+    heads = [steps[i] for i in sorted(rng.sample(range(len(steps)), 3))]
+    return "\n".join(f"{i}. **{h}**: {PLACEHOLDER}." for i, h in enumerate(heads, 1))
+
+
 def refusal_answer(category: str, rng: random.Random) -> str:
     return f"{rng.choice(REFUSAL_OPENERS)} {REFUSAL_REASONS[category]} {REFUSAL_OFFERS[category]}"
 

@@ -5,7 +5,9 @@ holds the *rejected* answer, for :class:`tuneguard.train.preference.PreferenceLo
 
 - harmful training requests: chosen = a written refusal; rejected = the original (unaligned)
   model's own greedy answer, cut at its last full sentence, or the placeholder-compliance answer
-  when the original model already refused or said too little;
+  when the original model already refused or said too little; a ``list_share`` of them instead
+  reject a numbered placeholder list ("1. **Prepare**: [details withheld]."), the form the model
+  answers list requests in;
 - benign look-alikes: chosen = the original model's own greedy answer (the written one when that
   answer is a refusal or too short); rejected = a written refusal.
 
@@ -23,14 +25,15 @@ import random
 from pathlib import Path
 
 from tuneguard.data.chat import ChatExample, EvalItem
-from tuneguard.english.data import CATEGORIES, compliance_answer, harmful_requests, lookalike_rows, refusal_answer, refusal_rows
+from tuneguard.english.data import (CATEGORIES, compliance_answer, compliance_list_answer, harmful_requests,
+                                    lookalike_rows, refusal_answer, refusal_rows)
 from tuneguard.english.self_distill import trim_answer
 from tuneguard.judges.refusal_phrase import is_refusal
 from tuneguard.train.preference import REJECTED
 
 
 def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: int = 0, system: str | None = None,
-                    max_new_tokens: int = 64, min_chars: int = 16, batch_size: int = 32, progress: bool = True,
+                    list_share: float = 0.0, max_new_tokens: int = 64, min_chars: int = 16, batch_size: int = 32, progress: bool = True,
                     model_obj=None, tokenizer=None) -> tuple[list[ChatExample], dict]:
     """``n_harmful`` refusal-over-compliance and ``n_lookalike`` help-over-refusal pairs; and counts."""
     from tuneguard.audit.generate import generate_responses
@@ -40,7 +43,7 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
     benign = lookalike_rows(n_lookalike, seed + 1, system)
     rows = harmful + benign
     stats = {"harmful_pairs": len(harmful), "lookalike_pairs": len(benign), "rejected_own_answer": 0,
-             "rejected_placeholder": 0, "chosen_own_answer": 0, "chosen_written": 0}
+             "rejected_placeholder": 0, "rejected_list": 0, "chosen_own_answer": 0, "chosen_written": 0}
     if not rows:
         return [], stats
     tokenizer = tokenizer or load_tokenizer(model)
@@ -56,8 +59,13 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
         own = trim_answer(text, truncated, min_chars)
         usable = own is not None and not is_refusal(own)
         if ex.meta["kind"] == "refusal":
-            rejected = own if usable else compliance_answer(vps[ex.user_text], rng)
-            stats["rejected_own_answer" if usable else "rejected_placeholder"] += 1
+            if rng.random() < list_share:
+                rejected, kind = compliance_list_answer(rng), "rejected_list"
+            elif usable:
+                rejected, kind = own, "rejected_own_answer"
+            else:
+                rejected, kind = compliance_answer(vps[ex.user_text], rng), "rejected_placeholder"
+            stats[kind] += 1
             out.append(ChatExample(ex.messages, {**ex.meta, REJECTED: rejected, "pair": "refuse_harmful"}))
         else:
             chosen = ex if not usable else ChatExample(
