@@ -110,8 +110,9 @@ def main() -> None:
             overrides[field] = json.loads(value)
         except json.JSONDecodeError:
             overrides[field] = value
-    try:
-        AlignConfig(**overrides)
+    try:  # validate early; --align-alpaca later sets benign_file to a filtered copy of alpaca-libre
+        alpaca_check = {"benign_file": str(Path(args.shared) / "data/alpaca_libre/alpaca_libre_ok.jsonl")}
+        AlignConfig(**overrides, **(alpaca_check if args.align_alpaca else {}))
     except (TypeError, ConfigError) as exc:
         ap.error(f"--align-set: {exc}")
     if args.sft_from and not overrides.get("preference"):
