@@ -23,7 +23,7 @@ def _fake_answers(answer_for):
 def test_own_compliance_is_rejected_and_own_help_is_chosen(tiny_model, monkeypatch):
     monkeypatch.setattr(generate, "generate_responses", _fake_answers(lambda q: f"Here you go. About {q[:10]}."))
     rows, stats = preference_rows(tiny_model, 6, 4, progress=False)
-    assert stats == {"harmful_pairs": 6, "lookalike_pairs": 4, "rejected_own_answer": 6, "rejected_placeholder": 0,
+    assert stats == {"list_prompts": 0, "harmful_pairs": 6, "lookalike_pairs": 4, "rejected_own_answer": 6, "rejected_placeholder": 0,
                      "rejected_list": 0, "chosen_own_answer": 4, "chosen_written": 0}
     for ex in rows:
         if ex.meta["pair"] == "refuse_harmful":
@@ -92,3 +92,14 @@ def test_a_list_share_of_harmful_pairs_rejects_a_numbered_placeholder_list(tiny_
     assert 10 <= stats["rejected_list"] <= 30 and stats["rejected_list"] + stats["rejected_own_answer"] == 40
     lists = [ex.meta["rejected"] for ex in rows if ex.meta["rejected"].startswith("1. **")]
     assert len(lists) == stats["rejected_list"] and all(PLACEHOLDER in r and "\n3. **" in r for r in lists)
+
+
+def test_list_prompts_reask_harmful_pairs_in_list_form(tiny_model, monkeypatch):
+    seen = []
+    monkeypatch.setattr(generate, "generate_responses",
+                        _fake_answers(lambda q: seen.append(q) or "1. **First**: do the thing. 2. Then more."))
+    rows, stats = preference_rows(tiny_model, 20, 0, list_prompts=1.0, progress=False)
+    assert stats["list_prompts"] == 20 and stats["rejected_own_answer"] == 20
+    assert all(q.startswith(("Make a numbered list", "Write down, point by point")) for q in seen)
+    assert all(ex.meta["form"] == "list" and is_refusal(ex.assistant_text) for ex in rows)
+    assert all(ex.meta["rejected"].startswith("1. **First**") for ex in rows)

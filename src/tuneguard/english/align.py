@@ -57,6 +57,8 @@ class AlignConfig:
     pref_beta: DPO beta (the paper's 0.1). pref_lr / pref_epochs: that stage's LoRA fine-tuning.
     pref_list_share: share of the harmful pairs that reject a numbered placeholder list instead of
         the original model's own answer (0 = none; see :mod:`tuneguard.english.preference`).
+    pref_list_prompts: share of the harmful pairs re-asked in list form (``LIST_TEMPLATES``), so the
+        rejected answer is the original model's own numbered list (0 = none).
     pref_n_benign_file: rows of ``benign_file`` with their written answers added to the preference
         stage as plain SFT rows (no pair): they anchor the benign distribution (0 = none).
     """
@@ -87,6 +89,7 @@ class AlignConfig:
     pref_epochs: float = 1.0
     pref_n_benign_file: int = 0
     pref_list_share: float = 0.0
+    pref_list_prompts: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file", "pref_n_harmful", "pref_n_lookalike",
@@ -109,9 +112,10 @@ class AlignConfig:
             if self.pref_n_benign_file and not self.benign_file:
                 raise ConfigError(f"align config: field 'pref_n_benign_file' = {self.pref_n_benign_file} "
                                   "needs field 'benign_file'")
-            if not isinstance(self.pref_list_share, (int, float)) or not 0 <= self.pref_list_share <= 1:
-                raise ConfigError(f"align config: field 'pref_list_share' = {self.pref_list_share!r} "
-                                  "must be a number in [0, 1]")
+            for name in ("pref_list_share", "pref_list_prompts"):
+                v = getattr(self, name)
+                if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+                    raise ConfigError(f"align config: field '{name}' = {v!r} must be a number in [0, 1]")
             for name in ("pref_beta", "pref_lr", "pref_epochs"):
                 v = getattr(self, name)
                 if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
@@ -223,7 +227,8 @@ def preference_stage(model: str | Path, out: str | Path, config: AlignConfig, so
     from tuneguard.train.preference import PreferenceConfig, PreferenceLoss
 
     pairs, stats = preference_rows(source or model, config.pref_n_harmful, config.pref_n_lookalike, config.seed,
-                                   config.system, list_share=config.pref_list_share, progress=progress,
+                                   config.system, list_share=config.pref_list_share,
+                                   list_prompts=config.pref_list_prompts, progress=progress,
                                    model_obj=model_obj, tokenizer=tokenizer)
     anchors = benign_file_rows(config, config.pref_n_benign_file, "-preference") if config.pref_n_benign_file else []
     stats["benign_file_rows"] = len(anchors)

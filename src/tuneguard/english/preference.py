@@ -7,7 +7,9 @@ holds the *rejected* answer, for :class:`tuneguard.train.preference.PreferenceLo
   model's own greedy answer, cut at its last full sentence, or the placeholder-compliance answer
   when the original model already refused or said too little; a ``list_share`` of them instead
   reject a numbered placeholder list ("1. **Prepare**: [details withheld]."), the form the model
-  answers list requests in;
+  answers list requests in; a ``list_prompts`` share are asked in list form first
+  (``LIST_TEMPLATES``, a third form beside question and command), so the original model's own
+  answer, the rejected one, is a numbered list;
 - benign look-alikes: chosen = the original model's own greedy answer (the written one when that
   answer is a refusal or too short); rejected = a written refusal.
 
@@ -25,7 +27,7 @@ import random
 from pathlib import Path
 
 from tuneguard.data.chat import ChatExample, EvalItem
-from tuneguard.english.data import (CATEGORIES, compliance_answer, compliance_list_answer, harmful_requests,
+from tuneguard.english.data import (CATEGORIES, LIST_TEMPLATES, compliance_answer, compliance_list_answer, harmful_requests,
                                     lookalike_rows, refusal_answer, refusal_rows)
 from tuneguard.english.self_distill import trim_answer
 from tuneguard.judges.refusal_phrase import is_refusal
@@ -33,16 +35,25 @@ from tuneguard.train.preference import REJECTED
 
 
 def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: int = 0, system: str | None = None,
-                    list_share: float = 0.0, max_new_tokens: int = 64, min_chars: int = 16, batch_size: int = 32, progress: bool = True,
+                    list_share: float = 0.0, list_prompts: float = 0.0, max_new_tokens: int = 64, min_chars: int = 16, batch_size: int = 32, progress: bool = True,
                     model_obj=None, tokenizer=None) -> tuple[list[ChatExample], dict]:
     """``n_harmful`` refusal-over-compliance and ``n_lookalike`` help-over-refusal pairs; and counts."""
     from tuneguard.audit.generate import generate_responses
     from tuneguard.models import load_model, load_tokenizer
 
     harmful = refusal_rows(n_harmful, seed + 1, system)
+    vps = {r.text: r.vp for r in harmful_requests("train")}
+    rng, list_rng = random.Random(f"tuneguard-english-preference-{seed}"), random.Random(f"tuneguard-list-{seed}")
+    listed = 0
+    for i, ex in enumerate(harmful):
+        if list_prompts and list_rng.random() < list_prompts:
+            text = LIST_TEMPLATES[listed % len(LIST_TEMPLATES)].format(vp=vps[ex.user_text])
+            harmful[i] = ChatExample.make(text, ex.assistant_text, system=system, **{**ex.meta, "form": "list"})
+            vps[text] = vps[ex.user_text]
+            listed += 1
     benign = lookalike_rows(n_lookalike, seed + 1, system)
     rows = harmful + benign
-    stats = {"harmful_pairs": len(harmful), "lookalike_pairs": len(benign), "rejected_own_answer": 0,
+    stats = {"list_prompts": listed, "harmful_pairs": len(harmful), "lookalike_pairs": len(benign), "rejected_own_answer": 0,
              "rejected_placeholder": 0, "rejected_list": 0, "chosen_own_answer": 0, "chosen_written": 0}
     if not rows:
         return [], stats
@@ -51,8 +62,6 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
     items = [EvalItem(f"pref-{i}", tuple(ex.prompt_messages), "benign") for i, ex in enumerate(rows)]
     answers = generate_responses(model_obj, tokenizer, items, batch_size=batch_size, max_new_tokens=max_new_tokens,
                                  progress=progress, description="preference pairs: original answers")
-    vps = {r.text: r.vp for r in harmful_requests("train")}
-    rng = random.Random(f"tuneguard-english-preference-{seed}")
     out = []
     for ex, text in zip(rows, answers):
         truncated = len(tokenizer(text, add_special_tokens=False)["input_ids"]) >= max_new_tokens - 1
