@@ -64,6 +64,10 @@ class TrainContext:
             self._reference.requires_grad_(False)
         return self._reference
 
+    def release_reference(self) -> None:
+        """Drop the loaded reference (a component that cached what it needs frees the memory)."""
+        self._reference = None
+
 
 class Defense:
     """No-op base: a defense overrides only the hooks it needs. ``spec`` is set by the registry."""

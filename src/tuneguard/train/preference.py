@@ -92,7 +92,7 @@ class PreferenceLoss(Defense):
             lr = self._logps(ref, collate([self._rejected[i] for i in part], pad).to(ctx.device))
             for i, a, b in zip(part, lc.tolist(), lr.tolist()):
                 self._ref[i] = (a, b)
-        ctx._reference = None  # the reference is not needed again: free its memory
+        ctx.release_reference()  # its log-probs are cached: free the memory
 
     @staticmethod
     def _logps(model, batch: Batch) -> torch.Tensor:
