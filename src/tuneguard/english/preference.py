@@ -27,15 +27,29 @@ import random
 from pathlib import Path
 
 from tuneguard.data.chat import ChatExample, EvalItem
-from tuneguard.english.data import (CATEGORIES, LIST_TEMPLATES, compliance_answer, compliance_list_answer, harmful_requests,
-                                    lookalike_rows, refusal_answer, refusal_rows)
+from tuneguard.english.data import (CATEGORIES, LIST_TEMPLATES, compliance_answer, compliance_list_answer,
+                                    harmful_requests, lookalike_rows, refusal_answer, refusal_rows)
 from tuneguard.english.self_distill import trim_answer
 from tuneguard.judges.refusal_phrase import is_refusal
 from tuneguard.train.preference import REJECTED
 
 
+def _ask_as_lists(harmful: list[ChatExample], vps: dict[str, str], share: float, seed: int,
+                  system: str | None) -> int:
+    """Re-ask a ``share`` of ``harmful`` (in place) in ``LIST_TEMPLATES`` form; return how many."""
+    rng, listed = random.Random(f"tuneguard-list-{seed}"), 0
+    for i, ex in enumerate(harmful):
+        if share and rng.random() < share:
+            text = LIST_TEMPLATES[listed % len(LIST_TEMPLATES)].format(vp=vps[ex.user_text])
+            harmful[i] = ChatExample.make(text, ex.assistant_text, system=system, **{**ex.meta, "form": "list"})
+            vps[text] = vps[ex.user_text]
+            listed += 1
+    return listed
+
+
 def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: int = 0, system: str | None = None,
-                    list_share: float = 0.0, list_prompts: float = 0.0, max_new_tokens: int = 64, min_chars: int = 16, batch_size: int = 32, progress: bool = True,
+                    list_share: float = 0.0, list_prompts: float = 0.0, max_new_tokens: int = 64,
+                    min_chars: int = 16, batch_size: int = 32, progress: bool = True,
                     model_obj=None, tokenizer=None) -> tuple[list[ChatExample], dict]:
     """``n_harmful`` refusal-over-compliance and ``n_lookalike`` help-over-refusal pairs; and counts."""
     from tuneguard.audit.generate import generate_responses
@@ -43,18 +57,13 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
 
     harmful = refusal_rows(n_harmful, seed + 1, system)
     vps = {r.text: r.vp for r in harmful_requests("train")}
-    rng, list_rng = random.Random(f"tuneguard-english-preference-{seed}"), random.Random(f"tuneguard-list-{seed}")
-    listed = 0
-    for i, ex in enumerate(harmful):
-        if list_prompts and list_rng.random() < list_prompts:
-            text = LIST_TEMPLATES[listed % len(LIST_TEMPLATES)].format(vp=vps[ex.user_text])
-            harmful[i] = ChatExample.make(text, ex.assistant_text, system=system, **{**ex.meta, "form": "list"})
-            vps[text] = vps[ex.user_text]
-            listed += 1
+    listed = _ask_as_lists(harmful, vps, list_prompts, seed, system)
+    rng = random.Random(f"tuneguard-english-preference-{seed}")
     benign = lookalike_rows(n_lookalike, seed + 1, system)
     rows = harmful + benign
-    stats = {"list_prompts": listed, "harmful_pairs": len(harmful), "lookalike_pairs": len(benign), "rejected_own_answer": 0,
-             "rejected_placeholder": 0, "rejected_list": 0, "chosen_own_answer": 0, "chosen_written": 0}
+    stats = {"list_prompts": listed, "harmful_pairs": len(harmful), "lookalike_pairs": len(benign),
+             "rejected_own_answer": 0, "rejected_placeholder": 0, "rejected_list": 0, "chosen_own_answer": 0,
+             "chosen_written": 0}
     if not rows:
         return [], stats
     tokenizer = tokenizer or load_tokenizer(model)

@@ -35,7 +35,8 @@ def trim_answer(text: str, truncated: bool, min_chars: int) -> str | None:
 
 
 def self_distill(model: str | Path, rows: Sequence[ChatExample], max_new_tokens: int = 96, batch_size: int = 32,
-                 min_chars: int = 8, progress: bool = True, model_obj=None, tokenizer=None) -> tuple[list[ChatExample], dict]:
+                 min_chars: int = 8, progress: bool = True, model_obj=None,
+                 tokenizer=None) -> tuple[list[ChatExample], dict]:
     """``rows`` with each benign row's answer replaced by ``model``'s greedy answer; and counts.
 
     A generation that hits ``max_new_tokens`` is cut at its last full sentence; one that ends
