@@ -47,6 +47,11 @@ class ChatExample:
             msgs.pop()
         return msgs
 
+    def with_answer(self, answer: str, **meta: Any) -> "ChatExample":
+        """This conversation with ``answer`` as its final assistant turn (``meta`` updated)."""
+        return ChatExample(tuple(self.prompt_messages) + ({"role": "assistant", "content": answer},),
+                           {**self.meta, **meta})
+
     @property
     def user_text(self) -> str:
         return next((m["content"] for m in reversed(self.messages) if m["role"] == "user"), "")

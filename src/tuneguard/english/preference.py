@@ -86,11 +86,8 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
             stats[kind] += 1
             out.append(ChatExample(ex.messages, {**ex.meta, REJECTED: rejected, "pair": "refuse_harmful"}))
         else:
-            chosen = ex if not usable else ChatExample(
-                tuple(m for m in ex.messages if m["role"] != "assistant") + ({"role": "assistant", "content": own},),
-                ex.meta)
             stats["chosen_own_answer" if usable else "chosen_written"] += 1
-            out.append(ChatExample(chosen.messages, {**ex.meta, REJECTED: refusal_answer(rng.choice(CATEGORIES), rng),
-                                                     "pair": "help_lookalike"}))
+            out.append(ex.with_answer(own if usable else ex.assistant_text, pair="help_lookalike",
+                                      **{REJECTED: refusal_answer(rng.choice(CATEGORIES), rng)}))
     random.Random(f"tuneguard-english-preference-order-{seed}").shuffle(out)
     return out, stats

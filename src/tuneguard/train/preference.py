@@ -31,11 +31,9 @@ REJECTED = "rejected"
 
 
 def with_answer(ex: ChatExample, answer: str) -> ChatExample:
-    """``ex`` with its (last) assistant turn replaced by ``answer``."""
-    msgs = [dict(m) for m in ex.messages]
-    last = max(i for i, m in enumerate(msgs) if m["role"] == "assistant")
-    msgs[last]["content"] = answer
-    return ChatExample(tuple(msgs), {k: v for k, v in ex.meta.items() if k != REJECTED})
+    """``ex`` with its (last) assistant turn replaced by ``answer``, without the rejected answer in meta."""
+    new = ex.with_answer(answer)
+    return ChatExample(new.messages, {k: v for k, v in new.meta.items() if k != REJECTED})
 
 
 def sequence_logps(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
