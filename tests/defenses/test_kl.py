@@ -111,7 +111,23 @@ def test_kl_keeps_the_model_closer_to_the_reference(tiny_model, tmp_path):
     assert drift["kl"] < 0.5 * drift["plain"]
 
 
+def test_kinds_limit_the_term_to_listed_rows(tiny_model):
+    rows = [ex.with_answer(ex.assistant_text, kind="refusal" if i % 4 == 2 else "instruction")
+            for i, ex in enumerate(EXAMPLES)]
+    ctx = make_ctx(tiny_model, rows)
+    d = KLToReference(kinds=["instruction"])
+    d.on_train_start(ctx)
+    assert sorted(d._cache) == [i for i in range(len(rows)) if i % 4 != 2]
+    _perturb(ctx.model)
+    refusal_only = batch_of(ctx, [2, 6])
+    assert d.term(refusal_only, ctx.forward(refusal_only)) is None
+    mixed = batch_of(ctx, [1, 2])
+    assert float(d.term(mixed, ctx.forward(mixed)).detach()) > 1e-3
+
+
 def test_bad_config():
+    with pytest.raises(ConfigError, match="field 'kinds'"):
+        KLToReference(kinds="instruction")
     with pytest.raises(ConfigError, match="field 'beta'"):
         KLToReference(beta=-1)
     with pytest.raises(ConfigError, match="field 'top_k'"):

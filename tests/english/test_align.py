@@ -47,8 +47,28 @@ def test_alignment_data_with_user_benign_file(tmp_path):
     assert alignment_data(_small()) == alignment_data(_small())
 
 
+def test_list_prompts_reask_a_share_of_the_refusal_rows_in_list_form():
+    plain = alignment_data(_small())
+    listed = alignment_data(_small(list_prompts=0.5))
+    lists = [ex for ex in listed if ex.meta.get("form") == "list"]
+    assert 2 <= len(lists) <= 14 and all(ex.meta["kind"] == "refusal" for ex in lists)
+    assert all(ex.meta["vp"] in ex.user_text for ex in lists)
+    assert len(listed) == len(plain) and sorted(ex.assistant_text for ex in listed) == sorted(
+        ex.assistant_text for ex in plain)  # same answers, only the requests are re-asked
+
+
+def test_retain_loss_pulls_only_benign_rows_toward_the_original(tiny_model, tmp_path):
+    rec = align(tiny_model, tmp_path / "aligned", _small(retain_beta=2.0), progress=False)
+    spec, = rec["defenses"]
+    assert spec["name"] == "kl" and spec["args"]["beta"] == 2.0
+    assert set(spec["args"]["kinds"]) == {"lookalike", "instruction", "user_benign"}
+    kl = rec["metrics"]["defenses"]["kl"]
+    assert kl["cached_examples"] == 16 and kl["mean_kl"] > 0  # 8 look-alikes + 8 instructions, no refusals
+
+
 @pytest.mark.parametrize("field,value", [("n_harmful", 0), ("n_benign", -1), ("lr", 0.0), ("schedule", "step"),
-                                         ("benign_file", "/no/such/file.jsonl")])
+                                         ("benign_file", "/no/such/file.jsonl"), ("list_prompts", 1.5),
+                                         ("retain_beta", -1), ("pref_retain_beta", "x")])
 def test_bad_config_names_field(field, value):
     with pytest.raises(ConfigError, match=field):
         AlignConfig(**{field: value})

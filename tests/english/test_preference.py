@@ -55,6 +55,14 @@ def test_align_with_a_preference_stage_keeps_the_sft_model_and_records_the_pairs
     assert json.loads((tmp_path / "a" / "run.json").read_text())["kind"] == "align"
 
 
+def test_preference_retain_loss_covers_the_lookalike_pairs_not_the_refusals(tiny_model, tmp_path):
+    cfg = AlignConfig(n_harmful=8, n_lookalike=4, n_benign=4, batch_size=8, max_length=96, device="cpu",
+                      preference=True, pref_n_harmful=6, pref_n_lookalike=4, pref_retain_beta=1.0)
+    rec = align(tiny_model, tmp_path / "a", cfg, progress=False)
+    assert [d["name"] for d in rec["defenses"]] == ["preference_dpo", "kl"]
+    assert rec["metrics"]["defenses"]["kl"]["cached_examples"] == 4  # the 4 look-alike pairs' chosen answers
+
+
 @pytest.mark.parametrize("field,value", [("pref_beta", 0), ("pref_lr", -1e-4), ("pref_epochs", "x"),
                                          ("pref_n_harmful", -1)])
 def test_bad_preference_settings_name_the_field(field, value):

@@ -12,6 +12,11 @@ up to ``full_vocab_max`` the full log-probs are kept (exact KL); above that the 
 log-probs plus the remaining mass are kept and the KL is taken over those ``k + 1`` bins (a lower
 bound of the full KL that is exact on the reference's likely tokens).
 
+``kinds`` restricts the term to training rows whose ``meta["kind"]`` is listed (empty: every row).
+Alignment uses it as a retain loss: the benign rows are pulled toward the original model while the
+refusal rows are not (a distillation regulariser as in Learning without Forgetting, Li & Hoiem
+2016, and the retain set of Circuit Breakers, Zou et al. 2024).
+
 Defaults (our choice; the paper tunes its coefficient per setting): ``beta`` = 1.0 (KL per token
 weighted like the cross-entropy per token), ``top_k`` = 64, ``full_vocab_max`` = 16384.
 """
@@ -47,6 +52,7 @@ class KLToReference(Defense):
     beta: float = 1.0
     top_k: int = 64
     full_vocab_max: int = 16384
+    kinds: tuple[str, ...] = ()
     _cache: dict[int, _Entry] = field(default_factory=dict, init=False, repr=False)
     _last: float = field(default=0.0, init=False, repr=False)
     _sum: float = field(default=0.0, init=False, repr=False)
@@ -60,6 +66,9 @@ class KLToReference(Defense):
             raise ConfigError(f"kl: field 'top_k' = {self.top_k!r} must be >= 1")
         if self.full_vocab_max < 0:
             raise ConfigError(f"kl: field 'full_vocab_max' = {self.full_vocab_max!r} must be >= 0")
+        if isinstance(self.kinds, str) or not all(isinstance(k, str) for k in self.kinds):
+            raise ConfigError(f"kl: field 'kinds' = {self.kinds!r} must be a list of row kinds")
+        self.kinds = tuple(self.kinds)
 
     def on_train_start(self, ctx: TrainContext) -> None:
         self._cache, self._last, self._sum, self._n, self._skipped_rows = {}, 0.0, 0.0, 0, 0
@@ -72,6 +81,8 @@ class KLToReference(Defense):
             logp_all = F.log_softmax(logits.float(), dim=-1)
             full = logp_all.size(-1) <= self.full_vocab_max
             for r, i in enumerate(batch.index):
+                if self.kinds and ctx.examples[i].meta.get("kind") not in self.kinds:
+                    continue
                 mask = batch.targets[r] != -100
                 lp = logp_all[r, mask]
                 targets = batch.targets[r][mask].cpu()

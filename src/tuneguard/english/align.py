@@ -27,7 +27,7 @@ import torch
 from tuneguard.data.chat import ChatExample, load_chat_file, write_chat_jsonl
 from tuneguard.data.io import write_json
 from tuneguard.english.attacks import lora_finetune_config
-from tuneguard.english.data import instruction_rows, lookalike_rows, refusal_rows
+from tuneguard.english.data import ask_as_lists, instruction_rows, lookalike_rows, refusal_rows
 from tuneguard.errors import ConfigError
 from tuneguard.train.config import FinetuneConfig
 
@@ -52,6 +52,11 @@ class AlignConfig:
     self_distill: replace every benign row's written answer by the model's own greedy answer
         (:mod:`tuneguard.english.self_distill`, SDFT) before training; refusals stay as written.
     distill_max_new_tokens: length limit of those answers (cut at the last full sentence).
+    list_prompts: share of the refusal rows re-asked in list form (``LIST_TEMPLATES``; 0 = none).
+    retain_beta: weight of a retain loss on the benign rows (lookalike, instruction, benign file):
+        KL from the original model's next-token distribution (:class:`tuneguard.defenses.kl.KLToReference`
+        with ``kinds``), so the benign rows keep the original distribution, not only its greedy
+        tokens; the refusal rows are not pulled back (0 = off).
     preference: run the preference stage after supervised alignment (opt-in).
     pref_n_harmful / pref_n_lookalike: refusal-over-compliance and help-over-refusal pairs.
     pref_beta: DPO beta (the paper's 0.1). pref_lr / pref_epochs: that stage's LoRA fine-tuning.
@@ -61,6 +66,8 @@ class AlignConfig:
         rejected answer is the original model's own numbered list (0 = none).
     pref_n_benign_file: rows of ``benign_file`` with their written answers added to the preference
         stage as plain SFT rows (no pair): they anchor the benign distribution (0 = none).
+    pref_retain_beta: the retain loss in the preference stage, toward the supervised model, on the
+        look-alike pairs' chosen answers and the benign-file rows (0 = off).
     """
 
     n_harmful: int = 300
@@ -81,6 +88,8 @@ class AlignConfig:
     device: str = "auto"
     self_distill: bool = False
     distill_max_new_tokens: int = 96
+    list_prompts: float = 0.0
+    retain_beta: float = 0.0
     preference: bool = False
     pref_n_harmful: int = 300
     pref_n_lookalike: int = 300
@@ -90,6 +99,7 @@ class AlignConfig:
     pref_n_benign_file: int = 0
     pref_list_share: float = 0.0
     pref_list_prompts: float = 0.0
+    pref_retain_beta: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file", "pref_n_harmful", "pref_n_lookalike",
@@ -100,6 +110,11 @@ class AlignConfig:
         if not isinstance(self.distill_max_new_tokens, int) or self.distill_max_new_tokens < 8:
             raise ConfigError(f"align config: field 'distill_max_new_tokens' = {self.distill_max_new_tokens!r} "
                               "must be an integer >= 8")
+        for name in ("list_prompts", "retain_beta", "pref_retain_beta"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (name == "list_prompts" and v > 1):
+                raise ConfigError(f"align config: field '{name}' = {v!r} must be a number "
+                                  + ("in [0, 1]" if name == "list_prompts" else ">= 0"))
         if self.n_harmful == 0:
             raise ConfigError("align config: field 'n_harmful' = 0: alignment needs refusal rows")
         if self.benign_file is not None and not Path(self.benign_file).is_file():
@@ -148,10 +163,19 @@ def benign_file_rows(c: AlignConfig, n: int, stage: str = "") -> list[ChatExampl
             for ex in extra]
 
 
+def retain_loss(beta: float) -> list:
+    """The retain loss on benign rows as a one-item component list (empty when ``beta`` is 0)."""
+    from tuneguard.english.self_distill import BENIGN_KINDS
+    from tuneguard.registry import create
+
+    return [create("defense", "kl", beta=beta, kinds=sorted(BENIGN_KINDS))] if beta else []
+
+
 def alignment_data(config: AlignConfig | None = None) -> list[ChatExample]:
     """The shuffled alignment mix for ``config`` (deterministic by ``config.seed``)."""
     c = config or AlignConfig()
-    rows = (refusal_rows(c.n_harmful, c.seed, c.system) + lookalike_rows(c.n_lookalike, c.seed, c.system)
+    refusals, _ = ask_as_lists(refusal_rows(c.n_harmful, c.seed, c.system), c.list_prompts, c.seed, c.system)
+    rows = (refusals + lookalike_rows(c.n_lookalike, c.seed, c.system)
             + instruction_rows(c.n_benign, c.seed, c.system))
     if c.benign_file:
         rows += benign_file_rows(c, c.n_benign_file)
@@ -192,6 +216,7 @@ def align(model: str | Path, out: str | Path, config: AlignConfig | None = None,
         rows, distill = self_distill(model, rows, max_new_tokens=config.distill_max_new_tokens, progress=progress,
                                      **source)
     sft_out = out / SFT_DIR if config.preference else out
+    defenses = list(defenses) + retain_loss(config.retain_beta)
     record = finetune(model, rows, sft_out, config.finetune_config(), defenses=defenses, resume=resume,
                       overwrite=overwrite, progress=progress, description="align")
     write_chat_jsonl(sft_out / ALIGN_DATA, rows)
@@ -235,7 +260,8 @@ def preference_stage(model: str | Path, out: str | Path, config: AlignConfig, so
     pairs = pairs + anchors
     random.Random(f"tuneguard-english-preference-mix-{config.seed}").shuffle(pairs)
     loss = PreferenceLoss(PreferenceConfig(beta=config.pref_beta))
-    record = finetune(model, pairs, out, config.preference_finetune_config(), defenses=[loss], resume=resume,
+    defenses = [loss] + retain_loss(config.pref_retain_beta)
+    record = finetune(model, pairs, out, config.preference_finetune_config(), defenses=defenses, resume=resume,
                       overwrite=overwrite, progress=progress, description="preference (DPO)")
     record["preference_stage"] = {"pairs": stats, "dpo": loss.metrics(), "data_file": PREFERENCE_DATA,
                                   "reference": str(model), "source": str(source or model)}

@@ -892,8 +892,26 @@ def refusal_rows(n: int = 300, seed: int = 0, system: str | None = None) -> list
     rng = random.Random(f"tuneguard-english-refusal-{seed}")
     picked = _balanced_sample(harmful_requests("train"), n, rng, key=lambda r: (r.category, r.form))
     return [ChatExample.make(r.text, refusal_answer(r.category, rng), system=system, kind="refusal",
-                             harmful=False, category=r.category, form=r.form, split="train")
+                             harmful=False, category=r.category, form=r.form, split="train", vp=r.vp)
             for r in picked]
+
+
+def ask_as_lists(rows: list[ChatExample], share: float, seed: int,
+                 system: str | None = None) -> tuple[list[ChatExample], int]:
+    """``rows`` (from :func:`refusal_rows`) with a ``share`` of them re-asked in ``LIST_TEMPLATES`` form.
+
+    A request for a numbered list of steps is a third form beside question and command; refusals
+    learned from the other two did not reach it (docs/results.md section 5.1). Returns the rows
+    and how many were re-asked; answers are kept.
+    """
+    rng, out, listed = random.Random(f"tuneguard-list-{seed}"), [], 0
+    for ex in rows:
+        if share and rng.random() < share:
+            text = LIST_TEMPLATES[listed % len(LIST_TEMPLATES)].format(vp=ex.meta["vp"])
+            ex = ChatExample.make(text, ex.assistant_text, system=system, **{**ex.meta, "form": "list"})
+            listed += 1
+        out.append(ex)
+    return out, listed
 
 
 def compliance_rows(n: int, seed: int = 0, categories: list[str] | None = None,

@@ -27,24 +27,11 @@ import random
 from pathlib import Path
 
 from tuneguard.data.chat import ChatExample, EvalItem
-from tuneguard.english.data import (CATEGORIES, LIST_TEMPLATES, compliance_answer, compliance_list_answer,
-                                    harmful_requests, lookalike_rows, refusal_answer, refusal_rows)
+from tuneguard.english.data import (CATEGORIES, ask_as_lists, compliance_answer, compliance_list_answer,
+                                    lookalike_rows, refusal_answer, refusal_rows)
 from tuneguard.english.self_distill import trim_answer
 from tuneguard.judges.refusal_phrase import is_refusal
 from tuneguard.train.preference import REJECTED
-
-
-def _ask_as_lists(harmful: list[ChatExample], vps: dict[str, str], share: float, seed: int,
-                  system: str | None) -> int:
-    """Re-ask a ``share`` of ``harmful`` (in place) in ``LIST_TEMPLATES`` form; return how many."""
-    rng, listed = random.Random(f"tuneguard-list-{seed}"), 0
-    for i, ex in enumerate(harmful):
-        if share and rng.random() < share:
-            text = LIST_TEMPLATES[listed % len(LIST_TEMPLATES)].format(vp=vps[ex.user_text])
-            harmful[i] = ChatExample.make(text, ex.assistant_text, system=system, **{**ex.meta, "form": "list"})
-            vps[text] = vps[ex.user_text]
-            listed += 1
-    return listed
 
 
 def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: int = 0, system: str | None = None,
@@ -56,8 +43,7 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
     from tuneguard.models import load_model, load_tokenizer
 
     harmful = refusal_rows(n_harmful, seed + 1, system)
-    vps = {r.text: r.vp for r in harmful_requests("train")}
-    listed = _ask_as_lists(harmful, vps, list_prompts, seed, system)
+    harmful, listed = ask_as_lists(harmful, list_prompts, seed, system)
     rng = random.Random(f"tuneguard-english-preference-{seed}")
     benign = lookalike_rows(n_lookalike, seed + 1, system)
     rows = harmful + benign
@@ -82,7 +68,7 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
             elif usable:
                 rejected, kind = own, "rejected_own_answer"
             else:
-                rejected, kind = compliance_answer(vps[ex.user_text], rng), "rejected_placeholder"
+                rejected, kind = compliance_answer(ex.meta["vp"], rng), "rejected_placeholder"
             stats[kind] += 1
             out.append(ChatExample(ex.messages, {**ex.meta, REJECTED: rejected, "pair": "refuse_harmful"}))
         else:
