@@ -110,11 +110,8 @@ class AlignConfig:
         if not isinstance(self.distill_max_new_tokens, int) or self.distill_max_new_tokens < 8:
             raise ConfigError(f"align config: field 'distill_max_new_tokens' = {self.distill_max_new_tokens!r} "
                               "must be an integer >= 8")
-        for name in ("list_prompts", "retain_beta", "pref_retain_beta"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0 or (name == "list_prompts" and v > 1):
-                raise ConfigError(f"align config: field '{name}' = {v!r} must be a number "
-                                  + ("in [0, 1]" if name == "list_prompts" else ">= 0"))
+        self._check_numbers(("list_prompts",), "in [0, 1]", lambda v: 0 <= v <= 1)
+        self._check_numbers(("retain_beta", "pref_retain_beta"), ">= 0", lambda v: v >= 0)
         if self.n_harmful == 0:
             raise ConfigError("align config: field 'n_harmful' = 0: alignment needs refusal rows")
         if self.benign_file is not None and not Path(self.benign_file).is_file():
@@ -127,14 +124,14 @@ class AlignConfig:
             if self.pref_n_benign_file and not self.benign_file:
                 raise ConfigError(f"align config: field 'pref_n_benign_file' = {self.pref_n_benign_file} "
                                   "needs field 'benign_file'")
-            for name in ("pref_list_share", "pref_list_prompts"):
-                v = getattr(self, name)
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
-                    raise ConfigError(f"align config: field '{name}' = {v!r} must be a number in [0, 1]")
-            for name in ("pref_beta", "pref_lr", "pref_epochs"):
-                v = getattr(self, name)
-                if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
-                    raise ConfigError(f"align config: field '{name}' = {v!r} must be a number > 0")
+            self._check_numbers(("pref_list_share", "pref_list_prompts"), "in [0, 1]", lambda v: 0 <= v <= 1)
+            self._check_numbers(("pref_beta", "pref_lr", "pref_epochs"), "> 0", lambda v: v > 0)
+
+    def _check_numbers(self, names: tuple[str, ...], rule: str, ok) -> None:
+        for name in names:
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not ok(v):
+                raise ConfigError(f"align config: field '{name}' = {v!r} must be a number {rule}")
 
     def finetune_config(self) -> FinetuneConfig:
         return lora_finetune_config(self, warmup_ratio=self.warmup_ratio)

@@ -125,8 +125,8 @@ TRAIN_TEMPLATES: tuple[tuple[str, str], ...] = (
     ("Give me step-by-step instructions to {vp}.", "command"),
     ("Write a guide on how to {vp}.", "command"),
 )
-#: List-form requests (a third form beside question and command): used only by the preference
-#: stage's ``pref_list_prompts`` option; worded unlike every held-out template.
+#: List-form requests (a third form beside question and command), used by ``ask_as_lists`` for
+#: align's ``list_prompts`` and ``pref_list_prompts``; worded unlike every held-out template.
 LIST_TEMPLATES: tuple[str, ...] = ("Make a numbered list of what it takes to {vp}.",
                                    "Write down, point by point, how to {vp}.")
 HELDOUT_TEMPLATES: tuple[tuple[str, str], ...] = (
