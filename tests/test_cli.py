@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tuneguard.cli import parse_component
+from tuneguard.cli import parse_assignments, parse_component
 from tuneguard.errors import ConfigError
 
 
@@ -62,3 +62,11 @@ def test_align_set_overrides_real_model_fields_and_names_unknown_ones(tiny_model
     assert r.returncode == 2 and "unknown field(s) beta" in r.stderr and "Traceback" not in r.stderr
     r = _run(*common, "--set", "preference=true", "--set", "pref_lr=0", "--out", str(tmp_path / "c"))
     assert r.returncode == 2 and "pref_lr" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_set_values_may_hold_commas_and_a_missing_equals_is_named():
+    got = parse_assignments(["lr=1e-4", "system=Be brief, and be kind.", "preference=true"])
+    assert got == {"lr": 1e-4, "system": "Be brief, and be kind.", "preference": True}
+    assert parse_component("kl:beta=5e-1,name=nan,n=3")[1] == {"beta": 0.5, "name": "nan", "n": 3}
+    with pytest.raises(ConfigError, match="'lr1e-4': expected FIELD=VALUE"):
+        parse_assignments(["lr1e-4"])

@@ -30,6 +30,17 @@ app.add_typer(models_app, name="models")
 app.add_typer(judge_app, name="judge")
 
 
+def parse_value(text: str):
+    """A command-line value as YAML, except that e-notation ("1e-4") is a float, not YAML 1.1's string."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str) and value.strip().lower().lstrip("+-") not in ("nan", "inf", "infinity"):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    return value
+
+
 def parse_component(text: str) -> tuple[str, dict]:
     """``"kl:beta=0.5,cache=true"`` -> ``("kl", {"beta": 0.5, "cache": True})`` (values parsed as YAML)."""
     name, _, rest = text.partition(":")
@@ -38,8 +49,22 @@ def parse_component(text: str) -> tuple[str, dict]:
         key, eq, value = part.partition("=")
         if not eq:
             raise ConfigError(f"component {text!r}: expected key=value, got {part!r}")
-        args[key.strip()] = yaml.safe_load(value)
+        args[key.strip()] = parse_value(value)
     return name.strip(), args
+
+
+def parse_assignments(items: list[str], option: str = "--set") -> dict:
+    """``["lr=1e-4", "system=Be brief, be kind."]`` -> ``{"lr": 0.0001, "system": "Be brief, be kind."}``.
+
+    One ``FIELD=VALUE`` per item, split at the first ``=``, so a value may hold commas; values are YAML.
+    """
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq or not key.strip():
+            raise ConfigError(f"{option} {item!r}: expected FIELD=VALUE")
+        out[key.strip()] = parse_value(value)
+    return out
 
 
 def _defenses(specs: list[str]) -> list:
@@ -256,7 +281,7 @@ def align(
     else:
         from tuneguard.english.align import AlignConfig, align as english_align
 
-        _, fields = parse_component("align:" + ",".join(set_))
+        fields = parse_assignments(set_)
         known = set(AlignConfig.__dataclass_fields__)
         unknown = sorted(set(fields) - known)
         if unknown:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tuneguard.audit.generate import generate_responses
-from tuneguard.data.chat import EvalItem
+from tuneguard.data.chat import ChatExample, EvalItem
 from tuneguard.english.align import AlignConfig, align, alignment_data
 from tuneguard.english.self_distill import trim_answer, self_distill
 from tuneguard.models import load_model, load_tokenizer
@@ -31,7 +31,7 @@ def test_benign_rows_get_the_models_own_answers(tiny_model):
             assert b == a  # refusals pass through untouched
     # each distilled answer is exactly what greedy generation gives for that prompt (or its trimmed form)
     tok, model = load_tokenizer(tiny_model), load_model(tiny_model, device="cpu")
-    items = [EvalItem(str(i), tuple(m for m in rows[i].messages if m["role"] != "assistant"), "benign") for i in benign]
+    items = [EvalItem(str(i), tuple(rows[i].prompt_messages), "benign") for i in benign]
     gen = generate_responses(model, tok, items, max_new_tokens=12, progress=False)
     for i, g in zip(benign, gen):
         if out[i].meta.get("self_distilled"):
@@ -39,6 +39,21 @@ def test_benign_rows_get_the_models_own_answers(tiny_model):
         else:
             assert out[i].assistant_text == rows[i].assistant_text
     assert stats["distilled"] + stats["kept_written"] == stats["rows"]
+
+
+def test_multi_turn_rows_keep_their_earlier_assistant_turns(tiny_model, monkeypatch):
+    import tuneguard.audit.generate as generate
+
+    asked = []
+    monkeypatch.setattr(generate, "generate_responses",
+                        lambda model, tok, items, **kw: asked.extend(items) or ["Green." for _ in items])
+    first = {"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."}
+    row = ChatExample(first + ({"role": "user", "content": "Another one?"}, {"role": "assistant", "content": "Red."}),
+                      {"kind": "user_benign"})
+    (out,), stats = self_distill(tiny_model, [row], min_chars=1, progress=False)
+    assert [m["content"] for m in asked[0].messages] == ["Name a colour.", "Blue.", "Another one?"]
+    assert stats["distilled"] == 1 and out.meta["self_distilled"]
+    assert out.messages == row.messages[:3] + ({"role": "assistant", "content": "Green."},)
 
 
 def test_align_records_self_distillation(tiny_model, tmp_path):

@@ -39,6 +39,8 @@ def self_distill(model: str | Path, rows: Sequence[ChatExample], max_new_tokens:
                  tokenizer=None) -> tuple[list[ChatExample], dict]:
     """``rows`` with each benign row's answer replaced by ``model``'s greedy answer; and counts.
 
+    Only the final assistant turn is regenerated (earlier turns of a multi-turn row stay as written).
+
     A generation that hits ``max_new_tokens`` is cut at its last full sentence; one that ends
     shorter than ``min_chars`` (empty, or a fragment) keeps the written answer. Refusal rows and
     rows of other kinds pass through unchanged, in the same order.
@@ -52,8 +54,7 @@ def self_distill(model: str | Path, rows: Sequence[ChatExample], max_new_tokens:
         return list(rows), stats
     tokenizer = tokenizer or load_tokenizer(model)
     model_obj = model_obj or load_model(model)
-    items = [EvalItem(f"distill-{i}", tuple(m for m in rows[i].messages if m["role"] != "assistant"), "benign")
-             for i in todo]
+    items = [EvalItem(f"distill-{i}", tuple(rows[i].prompt_messages), "benign") for i in todo]
     answers = generate_responses(model_obj, tokenizer, items, batch_size=batch_size, max_new_tokens=max_new_tokens,
                                  progress=progress, description="self-distil benign answers")
     out = list(rows)
@@ -64,8 +65,6 @@ def self_distill(model: str | Path, rows: Sequence[ChatExample], max_new_tokens:
         if kept is None:
             stats["kept_written"] += 1
             continue
-        ex = rows[i]
-        msgs = tuple(m for m in ex.messages if m["role"] != "assistant") + ({"role": "assistant", "content": kept},)
-        out[i] = ChatExample(msgs, {**ex.meta, "self_distilled": True})
+        out[i] = rows[i].with_answer(kept, self_distilled=True)
         stats["distilled"] += 1
     return out, stats
