@@ -89,6 +89,28 @@ def test_benign_file_rows_join_the_preference_stage_as_plain_sft_rows(tiny_model
     assert rec["alignment"]["preference_stage"]["dpo"]["pairs"] == 6
 
 
+def test_replayed_sft_rows_join_the_preference_stage_under_the_retain_loss(tiny_model, tmp_path):
+    cfg = AlignConfig(n_harmful=8, n_lookalike=4, n_benign=4, batch_size=8, max_length=96, device="cpu",
+                      preference=True, pref_n_harmful=4, pref_n_lookalike=2, pref_n_replay=3, pref_retain_beta=1.0)
+    rec = align(tiny_model, tmp_path / "a", cfg, progress=False)
+    assert rec["alignment"]["preference_stage"]["pairs"]["replay_rows"] == 3
+    sft = {json.dumps(json.loads(line)["messages"]) for line in (tmp_path / "a" / "sft" / "align_data.jsonl").open()}
+    rows = [json.loads(line) for line in (tmp_path / "a" / "preference_data.jsonl").read_text().splitlines()]
+    plain = [r for r in rows if "rejected" not in r["meta"]]
+    assert len(plain) == 3 and all(json.dumps(r["messages"]) in sft for r in plain)
+    assert {r["meta"]["kind"] for r in plain} <= {"lookalike", "instruction"}
+    assert rec["metrics"]["defenses"]["kl"]["cached_examples"] == 2 + 3  # look-alike pairs + replayed rows
+
+
+def test_replay_without_the_supervised_data_names_the_missing_file(tiny_model, tmp_path):
+    from tuneguard.english.align import preference_stage
+
+    cfg = AlignConfig(preference=True, pref_n_replay=5)
+    with pytest.raises(ConfigError, match="pref_n_replay.*align_data.jsonl"):
+        preference_stage(tiny_model, tmp_path / "a", cfg, progress=False)
+    assert not (tmp_path / "a").exists()
+
+
 def test_preference_benign_rows_need_a_benign_file():
     with pytest.raises(ConfigError, match="pref_n_benign_file"):
         AlignConfig(preference=True, pref_n_benign_file=10)

@@ -67,7 +67,11 @@ class AlignConfig:
     pref_n_benign_file: rows of ``benign_file`` with their written answers added to the preference
         stage as plain SFT rows (no pair): they anchor the benign distribution (0 = none).
     pref_retain_beta: the retain loss in the preference stage, toward the supervised model, on the
-        look-alike pairs' chosen answers and the benign-file rows (0 = off).
+        look-alike pairs' chosen answers, the benign-file rows and the replayed rows (0 = off).
+    pref_n_replay: benign rows of the supervised stage's own training data (``sft/align_data.jsonl``,
+        self-distilled answers when ``self_distill``) replayed as plain rows in the preference stage,
+        drawn by seed (0 = none): experience replay, so the stronger refusal push meets the benign
+        rows it could erode (Rolnick et al. 2019, "Experience Replay for Continual Learning").
     """
 
     n_harmful: int = 300
@@ -100,10 +104,11 @@ class AlignConfig:
     pref_list_share: float = 0.0
     pref_list_prompts: float = 0.0
     pref_retain_beta: float = 0.0
+    pref_n_replay: int = 0
 
     def __post_init__(self) -> None:
         for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file", "pref_n_harmful", "pref_n_lookalike",
-                     "pref_n_benign_file"):
+                     "pref_n_benign_file", "pref_n_replay"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise ConfigError(f"align config: field '{name}' = {v!r} must be an integer >= 0")
@@ -158,6 +163,19 @@ def benign_file_rows(c: AlignConfig, n: int, stage: str = "") -> list[ChatExampl
         extra = rng.sample(extra, n)
     return [_with_system(ChatExample(ex.messages, {**ex.meta, "kind": "user_benign", "harmful": False}), c.system)
             for ex in extra]
+
+
+def replay_rows(sft_model: str | Path, n: int, seed: int) -> list[ChatExample]:
+    """``n`` benign rows (by seed) of the supervised stage's training data in ``sft_model/align_data.jsonl``."""
+    from tuneguard.english.self_distill import BENIGN_KINDS
+
+    path = Path(sft_model) / ALIGN_DATA
+    if not path.is_file():
+        raise ConfigError(f"align config: field 'pref_n_replay' = {n} needs the supervised stage's data, "
+                          f"but {path} does not exist")
+    rows = [ex for ex in load_chat_file(path) if ex.meta.get("kind") in BENIGN_KINDS]
+    rng = random.Random(f"tuneguard-english-replay-{seed}")
+    return rng.sample(rows, n) if n < len(rows) else rows
 
 
 def retain_loss(beta: float) -> list:
@@ -241,20 +259,23 @@ def preference_stage(model: str | Path, out: str | Path, config: AlignConfig, so
 
     Pairs come from :func:`tuneguard.english.preference.preference_rows`, generated with
     ``source`` (the original, unaligned model; default ``model``); ``model`` is the frozen
-    reference. With ``config.pref_n_benign_file`` rows of the benign file join as plain SFT rows.
+    reference. With ``config.pref_n_benign_file`` rows of the benign file, and with
+    ``config.pref_n_replay`` benign rows of ``model``'s own training data, join as plain SFT rows.
     The rows are kept in ``out/preference_data.jsonl`` (rejected answers in meta).
     """
     from tuneguard.english.preference import preference_rows
     from tuneguard.train import finetune
     from tuneguard.train.preference import PreferenceConfig, PreferenceLoss
 
+    replay = replay_rows(model, config.pref_n_replay, config.seed) if config.pref_n_replay else []
     pairs, stats = preference_rows(source or model, config.pref_n_harmful, config.pref_n_lookalike, config.seed,
                                    config.system, list_share=config.pref_list_share,
                                    list_prompts=config.pref_list_prompts, progress=progress,
                                    model_obj=model_obj, tokenizer=tokenizer)
     anchors = benign_file_rows(config, config.pref_n_benign_file, "-preference") if config.pref_n_benign_file else []
     stats["benign_file_rows"] = len(anchors)
-    pairs = pairs + anchors
+    stats["replay_rows"] = len(replay)
+    pairs = pairs + anchors + replay
     random.Random(f"tuneguard-english-preference-mix-{config.seed}").shuffle(pairs)
     loss = PreferenceLoss(PreferenceConfig(beta=config.pref_beta))
     defenses = [loss] + retain_loss(config.pref_retain_beta)
