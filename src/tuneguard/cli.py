@@ -42,21 +42,17 @@ def parse_value(text: str):
 
 
 def parse_component(text: str) -> tuple[str, dict]:
-    """``"kl:beta=0.5,cache=true"`` -> ``("kl", {"beta": 0.5, "cache": True})`` (values parsed as YAML)."""
+    """``"kl:beta=0.5,cache=true"`` -> ``("kl", {"beta": 0.5, "cache": True})`` (values as :func:`parse_value`)."""
     name, _, rest = text.partition(":")
-    args = {}
-    for part in filter(None, (p.strip() for p in rest.split(","))):
-        key, eq, value = part.partition("=")
-        if not eq:
-            raise ConfigError(f"component {text!r}: expected key=value, got {part!r}")
-        args[key.strip()] = parse_value(value)
-    return name.strip(), args
+    parts = [p.strip() for p in rest.split(",") if p.strip()]
+    return name.strip(), parse_assignments(parts, option=f"component {text!r}:")
 
 
 def parse_assignments(items: list[str], option: str = "--set") -> dict:
     """``["lr=1e-4", "system=Be brief, be kind."]`` -> ``{"lr": 0.0001, "system": "Be brief, be kind."}``.
 
-    One ``FIELD=VALUE`` per item, split at the first ``=``, so a value may hold commas; values are YAML.
+    One ``FIELD=VALUE`` per item, split at the first ``=``, so a value may hold commas; values as
+    :func:`parse_value`. ``option`` names the source in errors.
     """
     out = {}
     for item in items:

@@ -28,6 +28,7 @@ from tuneguard.data.chat import ChatExample, load_chat_file, write_chat_jsonl
 from tuneguard.data.io import write_json
 from tuneguard.english.attacks import lora_finetune_config
 from tuneguard.english.data import ask_as_lists, instruction_rows, lookalike_rows, refusal_rows
+from tuneguard.english.self_distill import BENIGN_KINDS
 from tuneguard.errors import ConfigError
 from tuneguard.train.config import FinetuneConfig
 
@@ -167,8 +168,6 @@ def benign_file_rows(c: AlignConfig, n: int, stage: str = "") -> list[ChatExampl
 
 def replay_rows(sft_model: str | Path, n: int, seed: int) -> list[ChatExample]:
     """``n`` benign rows (by seed) of the supervised stage's training data in ``sft_model/align_data.jsonl``."""
-    from tuneguard.english.self_distill import BENIGN_KINDS
-
     path = Path(sft_model) / ALIGN_DATA
     if not path.is_file():
         raise ConfigError(f"align config: field 'pref_n_replay' = {n} needs the supervised stage's data, "
@@ -180,7 +179,6 @@ def replay_rows(sft_model: str | Path, n: int, seed: int) -> list[ChatExample]:
 
 def retain_loss(beta: float) -> list:
     """The retain loss on benign rows as a one-item component list (empty when ``beta`` is 0)."""
-    from tuneguard.english.self_distill import BENIGN_KINDS
     from tuneguard.registry import create
 
     return [create("defense", "kl", beta=beta, kinds=sorted(BENIGN_KINDS))] if beta else []
