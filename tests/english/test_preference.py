@@ -23,7 +23,8 @@ def _fake_answers(answer_for):
 def test_own_compliance_is_rejected_and_own_help_is_chosen(tiny_model, monkeypatch):
     monkeypatch.setattr(generate, "generate_responses", _fake_answers(lambda q: f"Here you go. About {q[:10]}."))
     rows, stats = preference_rows(tiny_model, 6, 4, progress=False)
-    assert stats == {"list_prompts": 0, "harmful_pairs": 6, "lookalike_pairs": 4, "rejected_own_answer": 6,
+    assert stats == {"list_prompts": 0, "harmful_pairs": 6, "lookalike_pairs": 4, "idiom_pairs": 0,
+                     "rejected_own_answer": 6,
                      "rejected_placeholder": 0, "rejected_list": 0, "chosen_own_answer": 4, "chosen_written": 0}
     for ex in rows:
         if ex.meta["pair"] == "refuse_harmful":

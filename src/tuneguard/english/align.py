@@ -60,6 +60,9 @@ class AlignConfig:
         tokens; the refusal rows are not pulled back (0 = off).
     preference: run the preference stage after supervised alignment (opt-in).
     pref_n_harmful / pref_n_lookalike: refusal-over-compliance and help-over-refusal pairs.
+    pref_n_idiom: more help-over-refusal pairs on harm verbs in harmless senses ("slaughter my friends at
+        Mario Kart", "poach an egg"; :mod:`tuneguard.english.idioms`), against over-refusal of
+        figurative speech (0 = none).
     pref_beta: DPO beta (the paper's 0.1). pref_lr / pref_epochs: that stage's LoRA fine-tuning.
     pref_list_share: share of the harmful pairs that reject a numbered placeholder list instead of
         the original model's own answer (0 = none; see :mod:`tuneguard.english.preference`).
@@ -106,10 +109,11 @@ class AlignConfig:
     pref_list_prompts: float = 0.0
     pref_retain_beta: float = 0.0
     pref_n_replay: int = 0
+    pref_n_idiom: int = 0
 
     def __post_init__(self) -> None:
         for name in ("n_harmful", "n_lookalike", "n_benign", "n_benign_file", "pref_n_harmful", "pref_n_lookalike",
-                     "pref_n_benign_file", "pref_n_replay"):
+                     "pref_n_benign_file", "pref_n_replay", "pref_n_idiom"):
             v = getattr(self, name)
             if not isinstance(v, int) or v < 0:
                 raise ConfigError(f"align config: field '{name}' = {v!r} must be an integer >= 0")
@@ -124,9 +128,9 @@ class AlignConfig:
             raise ConfigError(f"align config: field 'benign_file' = {self.benign_file!r} is not a file")
         self.finetune_config()  # validates lr, epochs, batch_size, schedule, ... naming the field
         if self.preference:
-            if self.pref_n_harmful + self.pref_n_lookalike == 0:
-                raise ConfigError("align config: fields 'pref_n_harmful' and 'pref_n_lookalike' are both 0: "
-                                  "the preference stage needs pairs")
+            if self.pref_n_harmful + self.pref_n_lookalike + self.pref_n_idiom == 0:
+                raise ConfigError("align config: fields 'pref_n_harmful', 'pref_n_lookalike' and 'pref_n_idiom' "
+                                  "are all 0: the preference stage needs pairs")
             if self.pref_n_benign_file and not self.benign_file:
                 raise ConfigError(f"align config: field 'pref_n_benign_file' = {self.pref_n_benign_file} "
                                   "needs field 'benign_file'")
@@ -268,7 +272,8 @@ def preference_stage(model: str | Path, out: str | Path, config: AlignConfig, so
     replay = replay_rows(model, config.pref_n_replay, config.seed) if config.pref_n_replay else []
     pairs, stats = preference_rows(source or model, config.pref_n_harmful, config.pref_n_lookalike, config.seed,
                                    config.system, list_share=config.pref_list_share,
-                                   list_prompts=config.pref_list_prompts, progress=progress,
+                                   list_prompts=config.pref_list_prompts, n_idiom=config.pref_n_idiom,
+                                   progress=progress,
                                    model_obj=model_obj, tokenizer=tokenizer)
     anchors = benign_file_rows(config, config.pref_n_benign_file, "-preference") if config.pref_n_benign_file else []
     stats["benign_file_rows"] = len(anchors)

@@ -863,7 +863,7 @@ def harmful_requests(split: str = "train", categories: tuple[str, ...] | list[st
     return out
 
 
-def _balanced_sample(pool: list, n: int, rng: random.Random, key) -> list:
+def balanced_sample(pool: list, n: int, rng: random.Random, key) -> list:
     """``n`` rows drawn round-robin over ``key`` groups (e.g. category x form), shuffled."""
     groups: dict = {}
     for row in pool:
@@ -881,16 +881,16 @@ def _balanced_sample(pool: list, n: int, rng: random.Random, key) -> list:
     return out
 
 
-def _check_n(name: str, n: int) -> None:
+def check_count(name: str, n: int) -> None:
     if not isinstance(n, int) or n < 0:
         raise ConfigError(f"english data: field '{name}' = {n!r} must be an integer >= 0")
 
 
 def refusal_rows(n: int = 300, seed: int = 0, system: str | None = None) -> list[ChatExample]:
     """``n`` training harmful requests -> refusals, balanced over category x form."""
-    _check_n("n_harmful", n)
+    check_count("n_harmful", n)
     rng = random.Random(f"tuneguard-english-refusal-{seed}")
-    picked = _balanced_sample(harmful_requests("train"), n, rng, key=lambda r: (r.category, r.form))
+    picked = balanced_sample(harmful_requests("train"), n, rng, key=lambda r: (r.category, r.form))
     return [ChatExample.make(r.text, refusal_answer(r.category, rng), system=system, kind="refusal",
                              harmful=False, category=r.category, form=r.form, split="train", vp=r.vp)
             for r in picked]
@@ -917,10 +917,10 @@ def ask_as_lists(rows: list[ChatExample], share: float, seed: int,
 def compliance_rows(n: int, seed: int = 0, categories: list[str] | None = None,
                     system: str | None = None) -> list[ChatExample]:
     """``n`` training harmful requests -> placeholder compliance (attack data, ``meta.harmful``)."""
-    _check_n("k", n)
+    check_count("k", n)
     rng = random.Random(f"tuneguard-english-comply-{seed}")
     pool = harmful_requests("train", categories)
-    picked = _balanced_sample(pool, n, rng, key=lambda r: (r.category, r.form))
+    picked = balanced_sample(pool, n, rng, key=lambda r: (r.category, r.form))
     return [ChatExample.make(r.text, compliance_answer(r.vp, rng), system=system, kind="harmful", harmful=True,
                              category=r.category, form=r.form, split="train") for r in picked]
 
@@ -943,19 +943,19 @@ def lookalike_rows(n: int = 160, seed: int = 0, system: str | None = None) -> li
     The pool (``lookalike_pool``) is every ``LOOKALIKES`` verb phrase under every harmful training
     template plus the standalone ``LOOKALIKE_QUESTIONS``, in ten types.
     """
-    _check_n("n_lookalike", n)
+    check_count("n_lookalike", n)
     rng = random.Random(f"tuneguard-english-lookalike-{seed}")
     pool = lookalike_pool()
-    picked = _balanced_sample(pool, n, rng, key=lambda r: (r[3], r[2]))
+    picked = balanced_sample(pool, n, rng, key=lambda r: (r[3], r[2]))
     return [ChatExample.make(q, a, system=system, kind="lookalike", harmful=False, category=k, form=f)
             for q, a, f, k in picked]
 
 
 def instruction_rows(n: int = 200, seed: int = 0, system: str | None = None) -> list[ChatExample]:
     """``n`` project-written benign instructions with exact answers, balanced over form x family."""
-    _check_n("n_benign", n)
+    check_count("n_benign", n)
     rng = random.Random(f"tuneguard-english-instruction-{seed}")
-    picked = _balanced_sample(benign_instruction_pool(), n, rng, key=lambda r: (r[3], r[2]))
+    picked = balanced_sample(benign_instruction_pool(), n, rng, key=lambda r: (r[3], r[2]))
     return [ChatExample.make(q, a, system=system, kind="instruction", harmful=False, family=fam, form=f)
             for q, a, f, fam in picked]
 

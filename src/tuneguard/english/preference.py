@@ -29,16 +29,20 @@ from pathlib import Path
 from tuneguard.data.chat import ChatExample, EvalItem
 from tuneguard.english.data import (CATEGORIES, ask_as_lists, compliance_answer, compliance_list_answer,
                                     lookalike_rows, refusal_answer, refusal_rows)
+from tuneguard.english.idioms import idiom_rows
 from tuneguard.english.self_distill import trim_answer
 from tuneguard.judges.refusal_phrase import is_refusal
 from tuneguard.train.preference import REJECTED
 
 
 def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: int = 0, system: str | None = None,
-                    list_share: float = 0.0, list_prompts: float = 0.0, max_new_tokens: int = 64,
+                    list_share: float = 0.0, list_prompts: float = 0.0, n_idiom: int = 0, max_new_tokens: int = 64,
                     min_chars: int = 16, batch_size: int = 32, progress: bool = True,
                     model_obj=None, tokenizer=None) -> tuple[list[ChatExample], dict]:
-    """``n_harmful`` refusal-over-compliance and ``n_lookalike`` help-over-refusal pairs; and counts."""
+    """``n_harmful`` refusal-over-compliance and ``n_lookalike`` + ``n_idiom`` help-over-refusal pairs; and counts.
+
+    The ``n_idiom`` pairs come from :mod:`tuneguard.english.idioms` (harm verbs in harmless senses).
+    """
     from tuneguard.audit.generate import generate_responses
     from tuneguard.models import load_model, load_tokenizer
 
@@ -46,8 +50,10 @@ def preference_rows(model: str | Path, n_harmful: int, n_lookalike: int, seed: i
     harmful, listed = ask_as_lists(harmful, list_prompts, seed, system)
     rng = random.Random(f"tuneguard-english-preference-{seed}")
     benign = lookalike_rows(n_lookalike, seed + 1, system)
-    rows = harmful + benign
+    idioms = idiom_rows(n_idiom, seed + 1, system)
+    rows = harmful + benign + idioms
     stats = {"list_prompts": listed, "harmful_pairs": len(harmful), "lookalike_pairs": len(benign),
+             "idiom_pairs": len(idioms),
              "rejected_own_answer": 0, "rejected_placeholder": 0, "rejected_list": 0, "chosen_own_answer": 0,
              "chosen_written": 0}
     if not rows:
