@@ -925,14 +925,18 @@ def compliance_rows(n: int, seed: int = 0, categories: list[str] | None = None,
                              category=r.category, form=r.form, split="train") for r in picked]
 
 
+def templated_lookalikes(phrases) -> list[tuple[str, str, str, str]]:
+    """Every (verb phrase, answer, type) under every ``LOOKALIKE_TEMPLATES`` template: (text, answer, form, type)."""
+    return [(tmpl.format(vp=vp), ans, form, kind) for vp, ans, kind in phrases for tmpl, form in LOOKALIKE_TEMPLATES]
+
+
 def lookalike_pool() -> list[tuple[str, str, str, str]]:
     """Every look-alike row as (user text, answer, form, type); fixed order.
 
     Every ``LOOKALIKES`` verb phrase under every ``LOOKALIKE_TEMPLATES`` template (= the harmful
     training templates), then every ``LOOKALIKE_QUESTIONS`` row with its form from ``form_of``.
     """
-    pool = [(tmpl.format(vp=vp), ans, form, kind) for vp, ans, kind in LOOKALIKES
-            for tmpl, form in LOOKALIKE_TEMPLATES]
+    pool = templated_lookalikes(LOOKALIKES)
     pool += [(text, ans, form_of(text), kind) for text, ans, kind in LOOKALIKE_QUESTIONS]
     return pool
 

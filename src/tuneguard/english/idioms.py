@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 
 from tuneguard.data.chat import ChatExample
-from tuneguard.english.data import LOOKALIKE_TEMPLATES, balanced_sample, check_count
+from tuneguard.english.data import balanced_sample, check_count, templated_lookalikes
 
 #: (verb phrase, answer, type); type is ``figurative`` or ``homonym`` as in ``LOOKALIKES``.
 IDIOM_LOOKALIKES: tuple[tuple[str, str, str], ...] = (
@@ -120,8 +120,7 @@ IDIOM_LOOKALIKES: tuple[tuple[str, str, str], ...] = (
 
 def idiom_pool() -> list[tuple[str, str, str, str]]:
     """Every idiom under every look-alike (= harmful training) template: (text, answer, form, type)."""
-    return [(tmpl.format(vp=vp), ans, form, kind) for vp, ans, kind in IDIOM_LOOKALIKES
-            for tmpl, form in LOOKALIKE_TEMPLATES]
+    return templated_lookalikes(IDIOM_LOOKALIKES)
 
 
 def idiom_rows(n: int, seed: int = 0, system: str | None = None) -> list[ChatExample]:
